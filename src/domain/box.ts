@@ -55,9 +55,11 @@ export function boxIntersectionArea(a: Box, b: Box): number {
 
 /** A box in pixels for a panel of `width`×`height`, rounded outward to whole pixels. */
 export function boxToPixels(b: Box, width: number, height: number) {
-  const left = Math.floor(b[0] * width);
-  const top = Math.floor(b[1] * height);
-  const right = Math.ceil(b[2] * width);
-  const bottom = Math.ceil(b[3] * height);
+  // The epsilon keeps 0.55 × 100 = 55.000000000000007 from growing a pixel.
+  const eps = 1e-9;
+  const left = Math.floor(b[0] * width + eps);
+  const top = Math.floor(b[1] * height + eps);
+  const right = Math.ceil(b[2] * width - eps);
+  const bottom = Math.ceil(b[3] * height - eps);
   return { left, top, width: Math.max(1, right - left), height: Math.max(1, bottom - top) };
 }
