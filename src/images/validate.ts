@@ -1,4 +1,4 @@
-import sharp from 'sharp';
+import sharp, { type Metadata } from 'sharp';
 import { KomaError } from '../domain/errors.js';
 
 /**
@@ -30,7 +30,7 @@ export async function inspectImage(bytes: Uint8Array, limits: ImageLimits): Prom
   if (bytes.byteLength > limits.maxBytes) {
     throw new KomaError('too-large', `the image is ${mb(bytes.byteLength)}; the limit is ${mb(limits.maxBytes)}`);
   }
-  let metadata: sharp.Metadata;
+  let metadata: Metadata;
   try {
     // Header only: no pixel limit here, our own check below gives the better message.
     metadata = await sharp(bytes, { pages: 1, limitInputPixels: false }).metadata();

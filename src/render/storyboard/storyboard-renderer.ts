@@ -42,9 +42,12 @@ export class StoryboardRenderer implements PanelRenderer {
     drawScreentone(ctx, width, height, random);
     options.onProgress?.({ step: 1, total, label: 'background' });
 
+    // Where each figure was actually drawn: name tags go on its head, not the box's top.
+    const figures: PixelArea[] = [];
     for (const [i, character] of request.characters.entries()) {
       checkAbort();
       const area = boxToPixels(character.box, width, height);
+      figures.push(area);
       const reference = character.referenceImages[0];
       if (reference) {
         let ink;
@@ -59,6 +62,7 @@ export class StoryboardRenderer implements PanelRenderer {
         const silhouette = await toSilhouette(reference, ink.width, ink.height);
         drawRgba(ctx, silhouette, ink.width, ink.height, x, y);
         drawRgba(ctx, ink.rgba, ink.width, ink.height, x, y);
+        figures[i] = { left: x, top: y, width: ink.width, height: ink.height };
       } else {
         drawPlaceholderFigure(ctx, area);
       }
@@ -67,15 +71,15 @@ export class StoryboardRenderer implements PanelRenderer {
 
     for (const box of request.dialogBoxes) {
       const area = boxToPixels(box, width, height);
+      // Balloons are mostly ellipses: clear the ellipse the box holds.
       ctx.fillStyle = PAPER;
-      roundedRect(ctx, area.left, area.top, area.width, area.height, unit * 0.03);
+      ctx.beginPath();
+      ctx.ellipse(area.left + area.width / 2, area.top + area.height / 2, area.width / 2, area.height / 2, 0, 0, Math.PI * 2);
       ctx.fill();
     }
     // Name tags last, so a balloon area never hides who is who.
     const balloonAreas = request.dialogBoxes.map((b) => boxToPixels(b, width, height));
-    for (const character of request.characters) {
-      drawNameTag(ctx, character.name, boxToPixels(character.box, width, height), unit, font, balloonAreas);
-    }
+    request.characters.forEach((character, i) => drawNameTag(ctx, character.name, figures[i]!, unit, font, balloonAreas));
     drawCaptionNote(ctx, request.prompt, width, height, unit, font);
     checkAbort();
     const png = await canvas.encode('png');

@@ -1,0 +1,54 @@
+import LineBreaker from 'linebreak';
+
+/**
+ * Where a line may break. Latin text follows UAX #14 (the `linebreak` package);
+ * Japanese may break between any two characters except where kinsoku forbids:
+ * no line starts with closing brackets, small kana, the long-vowel mark or
+ * sentence punctuation, and no line ends with an opening bracket.
+ */
+const NO_LINE_START = new Set([...'、。，．・：；？！ー～…‥）」』】〕〉》’”ぁぃぅぇぉっゃゅょゎァィゥェォッャュョヮヵヶ々ゝゞヽヾ!?,.)]}']);
+const NO_LINE_END = new Set([...'（「『【〔〈《‘“([{']);
+
+const CJK = /[\u3000-\u30ff\u3400-\u9fff\uf900-\ufaff\uff00-\uffef]/u;
+
+export function isJapaneseText(text: string): boolean {
+  return CJK.test(text);
+}
+
+/** Splits text into unbreakable pieces; each piece carries its trailing space, if any. */
+export function breakPieces(text: string): string[] {
+  if (isJapaneseText(text)) return japanesePieces(text);
+  const pieces: string[] = [];
+  const breaker = new LineBreaker(text);
+  let last = 0;
+  for (let brk = breaker.nextBreak(); brk; brk = breaker.nextBreak()) {
+    pieces.push(text.slice(last, brk.position));
+    last = brk.position;
+  }
+  if (last < text.length) pieces.push(text.slice(last));
+  return pieces.filter((p) => p !== '');
+}
+
+function japanesePieces(text: string): string[] {
+  const chars = [...text];
+  const pieces: string[] = [];
+  let current = '';
+  chars.forEach((ch, i) => {
+    current += ch;
+    const next = chars[i + 1];
+    const latinRun = /[A-Za-z0-9]/.test(ch) && next !== undefined && /[A-Za-z0-9]/.test(next);
+    const canBreak = next === undefined || (!NO_LINE_START.has(next) && !NO_LINE_END.has(ch) && !latinRun);
+    if (canBreak) {
+      pieces.push(current);
+      current = '';
+    }
+  });
+  if (current) pieces.push(current);
+  return pieces;
+}
+
+/** Sentences, for splitting text that is too long for one balloon. */
+export function splitSentences(text: string): string[] {
+  const parts = text.match(/[^.!?…。！？]+[.!?…。！？]*["'”」』]?\s*/gu) ?? [text];
+  return parts.map((p) => p.trim()).filter((p) => p !== '');
+}
