@@ -80,7 +80,10 @@ describe('storyboard renderer', () => {
     // Characters are drawn with solid ink (hair, skirt, outlines); the balloon area has none.
     expect(inkShare(img, akiBox)).toBeGreaterThan(0.05);
     expect(inkShare(img, renBox)).toBeGreaterThan(0.05);
-    const inner: Box = [dialogBox[0] + 0.02, dialogBox[1] + 0.02, dialogBox[2] - 0.02, dialogBox[3] - 0.02];
+    // The cleared area is the ellipse in the box; test the rectangle inscribed in it (60 % of each half-axis).
+    const [cx, cy] = [(dialogBox[0] + dialogBox[2]) / 2, (dialogBox[1] + dialogBox[3]) / 2];
+    const [hx, hy] = [((dialogBox[2] - dialogBox[0]) / 2) * 0.6, ((dialogBox[3] - dialogBox[1]) / 2) * 0.6];
+    const inner: Box = [cx - hx, cy - hy, cx + hx, cy + hy];
     expect(inkShare(img, inner, 200)).toBe(0);
   });
 

@@ -53,7 +53,8 @@ function burstPath(rect: Rect, seed: number): Path2D {
     state = Math.imul(state ^ (state >>> 15), 2246822507) >>> 0;
     const jitter = (state % 1000) / 1000;
     const angle = (i / (spikes * 2)) * Math.PI * 2;
-    const scale = i % 2 === 0 ? 1.12 + jitter * 0.14 : 0.9;
+    // Valleys sit on the body ellipse so the heavy stroke never reaches the text; spikes burst outward.
+    const scale = i % 2 === 0 ? 1.22 + jitter * 0.14 : 1;
     const x = cx + (rect.width / 2) * scale * Math.cos(angle);
     const y = cy + (rect.height / 2) * scale * Math.sin(angle);
     if (i === 0) p.moveTo(x, y);

@@ -37,8 +37,8 @@ export function tailToward(center: Point, rx: number, ry: number, head: Point): 
     return { from, to: { x: center.x, y: center.y + ry * 1.5 } };
   }
   const from = { x: center.x + dx * t, y: center.y + dy * t };
-  const reach = Math.min(0.55 * Math.hypot(head.x - from.x, head.y - from.y), Math.max(rx, ry) * 1.6);
   const len = Math.hypot(head.x - from.x, head.y - from.y);
+  const reach = 0.55 * len;
   return { from, to: { x: from.x + ((head.x - from.x) / len) * reach, y: from.y + ((head.y - from.y) / len) * reach } };
 }
 
@@ -61,14 +61,39 @@ function fitInto(text: string, kind: BalloonPlan['kind'], area: Rect, options: L
   });
 }
 
-/** Fits the text whole, or split at sentences into up to three linked balloons stacked in the box. */
-function sizeDialog(text: string, kind: BalloonPlan['kind'], area: Rect, options: LetteringOptions, vertical: boolean): { parts: { text: string; area: Rect; sized: Sized }[] } {
+/**
+ * Where the parts of a split dialog go: the first in its own box, the next ones
+ * in boxes of the same size just after it in reading order (below, else beside
+ * toward the reading direction), kept inside the panel.
+ */
+function linkedAreas(area: Rect, count: number, panel: Rect, direction: LetteringOptions['direction']): Rect[] {
+  const gap = Math.min(area.width, area.height) * 0.08;
+  const clampX = (x: number) => Math.min(Math.max(panel.x, x), panel.x + panel.width - area.width);
+  const clampY = (y: number) => Math.min(Math.max(panel.y, y), panel.y + panel.height - area.height);
+  return Array.from({ length: count }, (_, i) => {
+    if (i === 0) return area;
+    const below = area.y + i * (area.height * 0.75 + gap);
+    if (below + area.height <= panel.y + panel.height) return { ...area, y: below, x: clampX(area.x + (direction === 'rtl' ? -1 : 1) * i * area.width * 0.35) };
+    const sideways = area.x + (direction === 'rtl' ? -1 : 1) * i * (area.width + gap);
+    return { ...area, x: clampX(sideways), y: clampY(area.y + i * area.height * 0.3) };
+  });
+}
+
+/** Fits the text whole, or split at sentences into up to three linked balloons next to each other. */
+function sizeDialog(
+  text: string,
+  kind: BalloonPlan['kind'],
+  area: Rect,
+  panel: Rect,
+  options: LetteringOptions,
+  vertical: boolean,
+): { parts: { text: string; area: Rect; sized: Sized }[] } {
   const whole = fitInto(text, kind, area, options, vertical);
   if (whole) return { parts: [{ text, area, sized: { block: whole, fitted: true } }] };
   const sentences = splitSentences(text);
   for (let count = 2; count <= Math.min(MAX_PARTS, sentences.length); count++) {
     const groups = groupSentences(sentences, count);
-    const slices = groups.map((_, i) => ({ ...area, y: area.y + (area.height * i) / count, height: area.height / count }));
+    const slices = linkedAreas(area, count, panel, options.direction);
     const blocks = groups.map((g, i) => fitInto(g, kind, slices[i]!, options, vertical));
     if (blocks.every((b) => b)) {
       return { parts: groups.map((g, i) => ({ text: g, area: slices[i]!, sized: { block: blocks[i]!, fitted: true } })) };
@@ -113,7 +138,7 @@ export function planLettering(panels: LetteringPanelInput[], options: LetteringO
     panel.dialogs.forEach((dialog, dialogIndex) => {
       const area = toPagePx(dialog.box ?? boxes[dialogIndex]!, panel.rect);
       const vertical = usesVerticalText(options.language, options.direction, dialog.text, isJapaneseText);
-      const { parts } = sizeDialog(dialog.text, dialog.kind, area, options, vertical);
+      const { parts } = sizeDialog(dialog.text, dialog.kind, area, panel.rect, options, vertical);
       const speaker = dialog.speaker === NARRATOR ? undefined : panel.characters.find((c) => c.id === dialog.speaker);
       parts.forEach((part, partIndex) => {
         const { block } = part.sized;

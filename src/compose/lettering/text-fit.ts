@@ -23,25 +23,27 @@ export const LINE_HEIGHT = 1.18;
 const PADDING = 1.14;
 
 /**
- * Splits pieces into k lines minimising the widest line relative to an ellipse
- * profile, so middle lines run longest: the diamond letterers aim for.
+ * Splits pieces into k lines whose widths follow an ellipse profile as closely
+ * as possible (least squares against targets proportional to the profile), so
+ * middle lines run longest: the diamond letterers aim for.
  */
 export function balanceLines(widths: number[], trailing: number[], k: number): number[][] {
   const m = widths.length;
   const prefix = [0];
   for (const w of widths) prefix.push(prefix.at(-1)! + w);
   const lineWidth = (a: number, b: number) => prefix[b]! - prefix[a]! - trailing[b - 1]!;
-  const radius = (k + 1) / 2;
-  const profile = (i: number) => Math.sqrt(1 - ((i - (k - 1) / 2) / radius) ** 2);
-  // best[i][j]: lowest worst-ratio putting the first j pieces on i lines.
+  // Line centres sit at ±(k-1)/2; a radius just past the block's edge gives a clear diamond.
+  const radius = k / 2 + 0.2;
+  const profile = Array.from({ length: k }, (_, i) => Math.sqrt(1 - ((i - (k - 1) / 2) / radius) ** 2));
+  const scale = prefix[m]! / profile.reduce((s, p) => s + p, 0);
+  // best[i][j]: lowest cost putting the first j pieces on i lines.
   const best = Array.from({ length: k + 1 }, () => new Array<number>(m + 1).fill(Infinity));
   const from = Array.from({ length: k + 1 }, () => new Array<number>(m + 1).fill(0));
   best[0]![0] = 0;
   for (let i = 1; i <= k; i++) {
     for (let j = i; j <= m; j++) {
       for (let s = i - 1; s < j; s++) {
-        const cost = Math.max(best[i - 1]![s]!, lineWidth(s, j) / profile(i - 1));
-        // Ties prefer longer earlier lines (a natural reading rhythm).
+        const cost = best[i - 1]![s]! + (lineWidth(s, j) - profile[i - 1]! * scale) ** 2;
         if (cost < best[i]![j]! - 1e-9) {
           best[i]![j] = cost;
           from[i]![j] = s;

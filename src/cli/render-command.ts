@@ -1,0 +1,99 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import type { Config } from '../config/config.js';
+import { KomaError } from '../domain/errors.js';
+import { renderStory } from '../render/render-story.js';
+import { selectRenderer } from '../render/select-renderer.js';
+import { loadStoryFile } from './load-story-file.js';
+import { TerminalProgress } from './terminal-progress.js';
+import { UsageError } from './usage-error.js';
+
+const HELP = `usage: koma render <story.json | folder> [options]
+
+  --out DIR         where to write pages (default: out/<story-id>)
+  --renderer NAME   auto | storyboard | diffusion (default: from config, auto)
+  --quiet           no progress output
+
+writes page-001.png, page-001.layout.json, … and story.json (what was produced).`;
+
+/** `koma render`: story file in, finished pages out. Returns the exit code. */
+export async function runRenderCommand(argv: string[], config: Config): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        out: { type: 'string', short: 'o' },
+        renderer: { type: 'string' },
+        quiet: { type: 'boolean', short: 'q', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    });
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    process.stdout.write(`${HELP}\n`);
+    return 0;
+  }
+  if (positionals.length !== 1) throw new UsageError('render takes exactly one story file or folder');
+  const rendererChoice = values.renderer ?? config.render.renderer;
+  if (!['auto', 'storyboard', 'diffusion'].includes(rendererChoice)) {
+    throw new UsageError(`--renderer must be auto, storyboard or diffusion, not "${rendererChoice}"`);
+  }
+
+  const loaded = await loadStoryFile(positionals[0]!, {
+    maxBytes: config.limits.maxImageBytes,
+    maxPixels: config.limits.maxImagePixels,
+  });
+  const outDir = path.resolve(values.out ?? path.join('out', loaded.story.id));
+  try {
+    await mkdir(outDir, { recursive: true });
+  } catch (error) {
+    throw new KomaError('invalid-input', `cannot create output folder ${outDir}: ${(error as Error).message}`);
+  }
+
+  const renderer = await selectRenderer({ ...config, render: { ...config.render, renderer: rendererChoice as Config['render']['renderer'] } });
+  const progress = new TerminalProgress();
+  const log = (line: string) => {
+    if (!values.quiet) progress.done(line);
+  };
+  log(`koma: rendering "${loaded.story.title}" with the ${renderer.name} renderer: ${loaded.panels.length} panels on ${loaded.pages.length} page(s)`);
+
+  const written: { page: number; png: string; layout: string; overflow: boolean }[] = [];
+  try {
+    const result = await renderStory(loaded, renderer, {
+      onProgress: values.quiet ? undefined : (p) => progress.update(p),
+      onPage: async (page) => {
+        const stem = `page-${String(page.number).padStart(3, '0')}`;
+        await writeFile(path.join(outDir, `${stem}.png`), page.png);
+        await writeFile(path.join(outDir, `${stem}.layout.json`), `${JSON.stringify(page.metadata, null, 2)}\n`);
+        written.push({ page: page.number, png: `${stem}.png`, layout: `${stem}.layout.json`, overflow: page.metadata.overflow });
+        log(`  wrote ${path.join(outDir, `${stem}.png`)}${page.metadata.overflow ? ' (some text did not fit)' : ''}`);
+      },
+    });
+    const summary = {
+      title: loaded.story.title,
+      source: path.resolve(loaded.file),
+      renderer: renderer.name,
+      readingDirection: loaded.story.readingDirection,
+      pages: written,
+      panels: result.panels.map((p) => ({
+        number: p.index + 1,
+        page: p.page,
+        seed: p.seed,
+        width: p.width,
+        height: p.height,
+        renderer: p.renderer,
+      })),
+    };
+    await writeFile(path.join(outDir, 'story.json'), `${JSON.stringify(summary, null, 2)}\n`);
+  } finally {
+    await renderer.close?.();
+  }
+  log(`koma: done, ${written.length} page(s) in ${outDir}`);
+  return 0;
+}
