@@ -52,7 +52,7 @@ export function placeDialogBoxes(panel: LetteringPanelInput, options: LetteringO
   const { rect } = panel;
   const placed: Box[] = [];
   const rtl = options.direction === 'rtl';
-  panel.dialogs.forEach((dialog, index) => {
+  panel.dialogs.forEach((dialog) => {
     if (dialog.box) {
       placed.push(dialog.box);
       return;
