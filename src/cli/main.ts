@@ -1,13 +1,14 @@
 #!/usr/bin/env node
 import { loadConfig } from '../config/config.js';
 import { describeError, isKomaError } from '../domain/errors.js';
+import { runComposeCommand } from './compose-command.js';
 import { runRenderCommand } from './render-command.js';
 import { UsageError } from './usage-error.js';
 
 /**
  * `koma <command>`: the offline tools. Each command lives in its own module;
  * this file only dispatches and turns errors into one line and an exit code
- * (1 for bad input, 2 for bad usage, 70 for a bug).
+ * (1 for bad input, 2 for bad usage, 3 when text did not fit, 70 for a bug).
  */
 
 export const USAGE = `usage: koma <command> [options]
@@ -15,6 +16,8 @@ export const USAGE = `usage: koma <command> [options]
 commands:
   render <story.json | folder> [--out DIR] [--renderer auto|storyboard|diffusion] [--quiet]
       render every panel, compose the pages, write page-NNN.png + page-NNN.layout.json + story.json
+  compose <page.json> --out page.png [--layout layout.json]
+      lay out and letter one page from finished panel images (exit 3 if some text did not fit)
 
 run 'koma <command> --help' for a command's options.`;
 
@@ -29,6 +32,8 @@ export async function main(argv: string[], env: Record<string, string | undefine
     switch (command) {
       case 'render':
         return await runRenderCommand(rest, config);
+      case 'compose':
+        return await runComposeCommand(rest);
       default:
         throw new UsageError(`unknown command "${command}"`);
     }

@@ -2,6 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Config } from '../config/config.js';
+import { EXPORT_FORMATS, type ExportFormat, exportChapter } from '../compose/export/index.js';
 import { KomaError } from '../domain/errors.js';
 import { renderStory } from '../render/render-story.js';
 import { selectRenderer } from '../render/select-renderer.js';
@@ -13,6 +14,7 @@ const HELP = `usage: koma render <story.json | folder> [options]
 
   --out DIR         where to write pages (default: out/<story-id>)
   --renderer NAME   auto | storyboard | diffusion (default: from config, auto)
+  --formats LIST    extra exports, comma-separated: pdf, cbz, webtoon, webp (pages are always PNG)
   --quiet           no progress output
 
 writes page-001.png, page-001.layout.json, … and story.json (what was produced).`;
@@ -27,6 +29,7 @@ export async function runRenderCommand(argv: string[], config: Config): Promise<
       options: {
         out: { type: 'string', short: 'o' },
         renderer: { type: 'string' },
+        formats: { type: 'string', default: '' },
         quiet: { type: 'boolean', short: 'q', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -43,6 +46,13 @@ export async function runRenderCommand(argv: string[], config: Config): Promise<
   const rendererChoice = values.renderer ?? config.render.renderer;
   if (!['auto', 'storyboard', 'diffusion'].includes(rendererChoice)) {
     throw new UsageError(`--renderer must be auto, storyboard or diffusion, not "${rendererChoice}"`);
+  }
+
+  const formats = (values.formats ?? '').split(',').map((f) => f.trim()).filter((f) => f !== '');
+  for (const f of formats) {
+    if (!(EXPORT_FORMATS as readonly string[]).includes(f) || f === 'png') {
+      throw new UsageError(`--formats takes pdf, cbz, webtoon or webp, not "${f}"`);
+    }
   }
 
   const loaded = await loadStoryFile(positionals[0]!, {
@@ -90,7 +100,16 @@ export async function runRenderCommand(argv: string[], config: Config): Promise<
         renderer: p.renderer,
       })),
     };
-    await writeFile(path.join(outDir, 'story.json'), `${JSON.stringify(summary, null, 2)}\n`);
+    const exported = await exportChapter(
+      result.pages.map((p) => ({ png: p.png, layout: p.metadata, dpi: p.metadata.page.dpi })),
+      { title: loaded.story.title, slug: loaded.story.id, direction: loaded.story.readingDirection, language: loaded.story.language },
+      formats as ExportFormat[],
+    );
+    for (const file of exported) {
+      await writeFile(path.join(outDir, file.name), file.bytes);
+      log(`  wrote ${path.join(outDir, file.name)}`);
+    }
+    await writeFile(path.join(outDir, 'story.json'), `${JSON.stringify({ ...summary, exports: exported.map((f) => f.name) }, null, 2)}\n`);
   } finally {
     await renderer.close?.();
   }
