@@ -106,6 +106,11 @@ describe('text fitting', () => {
 
   it('breaks Latin at UAX #14 opportunities and Japanese under kinsoku rules', () => {
     expect(breakPieces('Wait, what?').join('|')).toBe('Wait, |what?');
+    // Japanese breaks at phrases, not after every character.
+    const phrases = breakPieces('電車はもう行っちゃったよ！どうする？');
+    expect(phrases.join('')).toBe('電車はもう行っちゃったよ！どうする？');
+    expect(phrases.length).toBeGreaterThan(1);
+    expect(phrases.length).toBeLessThan(8);
     const pieces = breakPieces('「もう、行こう。」');
     expect(pieces.join('')).toBe('「もう、行こう。」');
     for (const p of pieces.slice(1)) expect('、。」）ー').not.toContain(p[0]);
@@ -161,6 +166,36 @@ describe('tails and placement', () => {
     const share = Math.hypot(to.x - from.x, to.y - from.y) / Math.hypot(head.x - from.x, head.y - from.y);
     expect(share).toBeGreaterThan(0.4);
     expect(share).toBeLessThan(0.7);
+  });
+
+  it('routes a tail around a balloon that stands between it and the head', () => {
+    // Balloon A is high on the left, its speaker low on the right; balloon B sits on the direct line.
+    const panel: LetteringPanelInput = {
+      rect,
+      characters: [{ id: 'aki', box: [0.75, 0.7, 0.95, 1] }],
+      dialogs: [
+        { speaker: 'aki', text: 'Are you coming or not?', kind: 'speech', box: [0.05, 0.05, 0.35, 0.3] },
+        { speaker: 'narrator', text: 'Meanwhile, at the station, nobody moved at all.', kind: 'speech', box: [0.38, 0.32, 0.68, 0.62] },
+      ],
+    };
+    const [a, b] = planLettering([panel], en);
+    const { from, to } = a!.tail!;
+    const bx = b!.rect.x + b!.rect.width / 2;
+    const by = b!.rect.y + b!.rect.height / 2;
+    for (let t = 0; t <= 1; t += 0.02) {
+      const x = from.x + (to.x - from.x) * t;
+      const y = from.y + (to.y - from.y) * t;
+      expect(((x - bx) / (b!.rect.width / 2)) ** 2 + ((y - by) / (b!.rect.height / 2)) ** 2).toBeGreaterThan(1);
+    }
+    // It still aims at the head.
+    const head = { x: rect.x + 0.85 * rect.width, y: rect.y + (0.7 + 0.3 * 0.22) * rect.height };
+    const cross = (to.x - from.x) * (head.y - from.y) - (to.y - from.y) * (head.x - from.x);
+    expect(Math.abs(cross) / Math.hypot(head.x - from.x, head.y - from.y)).toBeLessThan(1e-6 * rect.width);
+    // Alone, the same balloon gets the full-length tail from the nearest point.
+    const alone = planLettering([{ ...panel, dialogs: [panel.dialogs[0]!] }], en)[0]!.tail!;
+    const share = (t: { from: { x: number; y: number }; to: { x: number; y: number } }) =>
+      Math.hypot(t.to.x - t.from.x, t.to.y - t.from.y) / Math.hypot(head.x - t.from.x, head.y - t.from.y);
+    expect(share(alone)).toBeCloseTo(0.55, 2);
   });
 
   it('gives narration no tail and puts it in the reading-start corner', () => {

@@ -1,10 +1,12 @@
+import { loadDefaultJapaneseParser } from 'budoux';
 import LineBreaker from 'linebreak';
 
 /**
- * Where a line may break. Latin text follows UAX #14 (the `linebreak` package);
- * Japanese may break between any two characters except where kinsoku forbids:
- * no line starts with closing brackets, small kana, the long-vowel mark or
- * sentence punctuation, and no line ends with an opening bracket.
+ * Where a line may break. Latin text follows UAX #14 (the `linebreak` package).
+ * Japanese breaks at phrase boundaries (BudouX), and kinsoku rules move a
+ * boundary where needed: no line starts with closing brackets, small kana, the
+ * long-vowel mark or sentence punctuation, and no line ends with an opening bracket.
+ * A phrase too long for any line falls back to breaks between characters.
  */
 const NO_LINE_START = new Set([...'、。，．・：；？！ー～…‥）」』】〕〉》’”ぁぃぅぇぉっゃゅょゎァィゥェォッャュョヮヵヶ々ゝゞヽヾ!?,.)]}']);
 const NO_LINE_END = new Set([...'（「『【〔〈《‘“([{']);
@@ -29,7 +31,25 @@ export function breakPieces(text: string): string[] {
   return pieces.filter((p) => p !== '');
 }
 
+let budoux: ReturnType<typeof loadDefaultJapaneseParser> | undefined;
+
 function japanesePieces(text: string): string[] {
+  budoux ??= loadDefaultJapaneseParser();
+  const phrases: string[] = [];
+  for (const phrase of budoux.parse(text)) {
+    const previous = phrases.at(-1);
+    // Kinsoku: a phrase may not start with a closing mark, nor follow an opening one.
+    if (previous !== undefined && (NO_LINE_START.has([...phrase][0]!) || NO_LINE_END.has([...previous].at(-1)!))) {
+      phrases[phrases.length - 1] = previous + phrase;
+    } else {
+      phrases.push(phrase);
+    }
+  }
+  return phrases;
+}
+
+/** Breaks between characters under kinsoku: for phrases longer than a line. */
+export function japaneseCharacterPieces(text: string): string[] {
   const chars = [...text];
   const pieces: string[] = [];
   let current = '';

@@ -1,7 +1,7 @@
 import type { Box } from '../../domain/box.js';
 import { NARRATOR } from '../../domain/model.js';
 import type { BalloonPlan, LetteringOptions, LetteringPanelInput, Point, Rect } from '../types.js';
-import { breakPieces, isJapaneseText, splitSentences } from './line-breaking.js';
+import { breakPieces, isJapaneseText, japaneseCharacterPieces, splitSentences } from './line-breaking.js';
 import { measurerFor } from './measure.js';
 import { placeDialogBoxes } from './placement.js';
 import { fitText, layoutAtSize, type TextBlock } from './text-fit.js';
@@ -26,20 +26,55 @@ function toPagePx(box: Box, rect: Rect): Rect {
   };
 }
 
-/** The tail: from the outline toward the head (upper part of the box), stopping about halfway. */
-export function tailToward(center: Point, rx: number, ry: number, head: Point): { from: Point; to: Point } {
-  const dx = head.x - center.x;
-  const dy = head.y - center.y;
-  const t = 1 / Math.sqrt((dx / rx) ** 2 + (dy / ry) ** 2 || 1);
-  if (t >= 1) {
+function insideEllipse(p: Point, r: Rect, grow = 1): boolean {
+  const rx = (r.width / 2) * grow;
+  const ry = (r.height / 2) * grow;
+  return ((p.x - r.x - r.width / 2) / rx) ** 2 + ((p.y - r.y - r.height / 2) / ry) ** 2 <= 1;
+}
+
+/**
+ * The tail: it starts at the point of the outline nearest the speaker's head and
+ * runs about 55 % of the way there. It never crosses another balloon: a start a
+ * little further round the outline is taken when that keeps the full length
+ * clear, else the tail is shortened to stop before the other balloon.
+ */
+export function tailToward(center: Point, rx: number, ry: number, head: Point, obstacles: Rect[] = []): { from: Point; to: Point } {
+  const own = { x: center.x - rx, y: center.y - ry, width: 2 * rx, height: 2 * ry };
+  if (insideEllipse(head, own)) {
     // The head is under the balloon: a short tail straight down.
-    const from = { x: center.x, y: center.y + ry };
-    return { from, to: { x: center.x, y: center.y + ry * 1.5 } };
+    return { from: { x: center.x, y: center.y + ry }, to: { x: center.x, y: center.y + ry * 1.5 } };
   }
-  const from = { x: center.x + dx * t, y: center.y + dy * t };
-  const len = Math.hypot(head.x - from.x, head.y - from.y);
-  const reach = 0.55 * len;
-  return { from, to: { x: from.x + ((head.x - from.x) / len) * reach, y: from.y + ((head.y - from.y) / len) * reach } };
+  const REACH = 0.55;
+  let best: { from: Point; to: Point; cost: number } | undefined;
+  const steps = 144;
+  for (let k = 0; k < steps; k++) {
+    const angle = (k / steps) * Math.PI * 2;
+    const from = { x: center.x + rx * Math.cos(angle), y: center.y + ry * Math.sin(angle) };
+    const gap = Math.hypot(head.x - from.x, head.y - from.y);
+    // How far toward the head the tail can go before it meets anything.
+    let reach = REACH;
+    for (let t = 0.01; t <= REACH; t += 0.01) {
+      const p = { x: from.x + (head.x - from.x) * t, y: from.y + (head.y - from.y) * t };
+      if (insideEllipse(p, own, 0.98) || obstacles.some((o) => insideEllipse(p, o, 1.06))) {
+        reach = t - 0.02;
+        break;
+      }
+    }
+    if (reach < 0.12) continue;
+    const cost = gap + (REACH - reach) * gap * 3;
+    if (!best || cost < best.cost - 1e-9) {
+      best = { from, to: { x: from.x + (head.x - from.x) * reach, y: from.y + (head.y - from.y) * reach }, cost };
+    }
+  }
+  if (!best) {
+    // Boxed in on every side: a stub toward the head.
+    const dx = head.x - center.x;
+    const dy = head.y - center.y;
+    const t = 1 / Math.sqrt((dx / rx) ** 2 + (dy / ry) ** 2);
+    const from = { x: center.x + dx * t, y: center.y + dy * t };
+    return { from, to: { x: from.x + (head.x - from.x) * 0.12, y: from.y + (head.y - from.y) * 0.12 } };
+  }
+  return { from: best.from, to: best.to };
 }
 
 interface Sized {
@@ -51,14 +86,18 @@ function fitInto(text: string, kind: BalloonPlan['kind'], area: Rect, options: L
   const japanese = isJapaneseText(text);
   const page = options.pageWidthPx;
   const maxShare = kind === 'shout' ? MAX_FONT_SHARE * 1.3 : kind === 'whisper' ? MAX_FONT_SHARE * 0.85 : MAX_FONT_SHARE;
-  return fitText(breakPieces(text), measurerFor(kind, japanese, vertical), {
+  const measure = measurerFor(kind, japanese, vertical);
+  const fitOptions = {
     minSizePx: Math.max(8, Math.round(page * MIN_FONT_SHARE)),
     maxSizePx: Math.max(9, Math.round(page * maxShare)),
     // Captions are rectangles: their corners may use the box's full extent.
     maxRadiusX: (area.width / 2) * (kind === 'narration' ? 1.2 : 1),
     maxRadiusY: (area.height / 2) * (kind === 'narration' ? 1.2 : 1),
     vertical,
-  });
+  };
+  const byPhrase = fitText(breakPieces(text), measure, fitOptions);
+  // Japanese phrases too long for the balloon may still break between characters.
+  return byPhrase ?? (japanese ? fitText(japaneseCharacterPieces(text), measure, fitOptions) : null);
 }
 
 /**
@@ -133,7 +172,10 @@ function groupSentences(sentences: string[], count: number): string[] {
 
 export function planLettering(panels: LetteringPanelInput[], options: LetteringOptions): BalloonPlan[] {
   const plans: BalloonPlan[] = [];
+  // Tails are routed once every balloon of the panel is known, around the others.
+  const tailTargets = new Map<number, Point>();
   panels.forEach((panel, panelIndex) => {
+    const firstOfPanel = plans.length;
     const boxes = placeDialogBoxes(panel, options);
     panel.dialogs.forEach((dialog, dialogIndex) => {
       const area = toPagePx(dialog.box ?? boxes[dialogIndex]!, panel.rect);
@@ -155,24 +197,24 @@ export function planLettering(panels: LetteringPanelInput[], options: LetteringO
           const cy = part.area.y + part.area.height / 2;
           rect = { x: cx - block.radiusX, y: cy - block.radiusY, width: block.radiusX * 2, height: block.radiusY * 2 };
         }
-        let tail: BalloonPlan['tail'] = null;
+        let target: Point | undefined;
         if (dialog.kind !== 'narration' && dialog.speaker !== NARRATOR && partIndex === 0) {
           const center = { x: rect.x + rect.width / 2, y: rect.y + rect.height / 2 };
-          const target = speaker
+          target = speaker
             ? {
                 x: panel.rect.x + ((speaker.box[0] + speaker.box[2]) / 2) * panel.rect.width,
                 y: panel.rect.y + (speaker.box[1] + (speaker.box[3] - speaker.box[1]) * 0.22) * panel.rect.height,
               }
             : // Off-panel speaker: point at the panel's bottom edge below the balloon.
               { x: center.x, y: panel.rect.y + panel.rect.height };
-          tail = tailToward(center, rect.width / 2, rect.height / 2, target);
         }
+        if (target) tailTargets.set(plans.length, target);
         plans.push({
           panelIndex,
           dialogIndex,
           kind: dialog.kind,
           rect,
-          tail,
+          tail: null,
           fontSizePx: block.fontSizePx,
           lines: block.lines,
           vertical,
@@ -180,6 +222,14 @@ export function planLettering(panels: LetteringPanelInput[], options: LetteringO
           ...(parts.length > 1 ? { part: partIndex } : {}),
         });
       });
+    });
+    const panelPlans = plans.slice(firstOfPanel);
+    panelPlans.forEach((plan, k) => {
+      const target = tailTargets.get(firstOfPanel + k);
+      if (!target) return;
+      const others = panelPlans.filter((o) => o !== plan).map((o) => o.rect);
+      const center = { x: plan.rect.x + plan.rect.width / 2, y: plan.rect.y + plan.rect.height / 2 };
+      plan.tail = tailToward(center, plan.rect.width / 2, plan.rect.height / 2, target, others);
     });
   });
   return plans;
