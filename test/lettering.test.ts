@@ -254,6 +254,27 @@ describe('drawing', () => {
     expect(cat.equals(render('猫', 'No Such Font Family'))).toBe(false);
   });
 
+  it('draws borderless narration without a box but with a white halo', () => {
+    const draw = (narrationStyle: 'boxed' | 'borderless') => {
+      const canvas = createCanvas(500, 300);
+      const ctx = canvas.getContext('2d');
+      ctx.fillStyle = '#777';
+      ctx.fillRect(0, 0, 500, 300);
+      const options = { ...en, pageWidthPx: 1000, narrationStyle };
+      const plans = planLettering([{ rect: { x: 0, y: 0, width: 500, height: 300 }, dialogs: [{ speaker: 'narrator', text: 'That night.', kind: 'narration' }], characters: [] }], options);
+      drawBalloons(ctx, plans, options);
+      const corner = ctx.getImageData(Math.round(plans[0]!.rect.x + 3), Math.round(plans[0]!.rect.y + 3), 1, 1).data[0]!;
+      const white = [...ctx.getImageData(0, 0, 500, 300).data].filter((v, i) => i % 4 === 0 && v > 240).length;
+      return { corner, white };
+    };
+    const boxed = draw('boxed');
+    const borderless = draw('borderless');
+    expect(boxed.corner).toBeGreaterThan(240); // paper inside the box
+    expect(borderless.corner).toBe(0x77); // the art shows through
+    expect(borderless.white).toBeGreaterThan(0); // the halo
+    expect(borderless.white).toBeLessThan(boxed.white);
+  });
+
   it('draws every balloon kind with its outline and text', () => {
     const canvas = createCanvas(1000, 700);
     const ctx = canvas.getContext('2d');

@@ -66,6 +66,8 @@ export interface LetteringOptions {
   language: string;
   /** Page width in px, from which font sizes and strokes are scaled. */
   pageWidthPx: number;
+  /** Narration in a bordered box (default) or borderless, as manga monologue often is. */
+  narrationStyle?: 'boxed' | 'borderless';
 }
 
 /** One balloon as planned (geometry only) and later drawn. */

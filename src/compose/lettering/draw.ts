@@ -107,8 +107,14 @@ export function drawBalloons(ctx: SKRSContext2D, plans: BalloonPlan[], options: 
   registerLetteringFonts();
   const stroke = Math.max(1.5, options.pageWidthPx * 0.002);
   for (const plan of plans) {
-    const outline = balloonOutline(plan);
     ctx.save();
+    if (plan.kind === 'narration' && options.narrationStyle === 'borderless') {
+      // No box: the text stands on the art, kept legible by a white halo.
+      drawText(ctx, plan, Math.max(2, plan.fontSizePx * 0.22));
+      ctx.restore();
+      continue;
+    }
+    const outline = balloonOutline(plan);
     ctx.fillStyle = '#ffffff';
     ctx.fill(outline);
     ctx.strokeStyle = '#111111';
@@ -139,7 +145,7 @@ function drawThoughtBubbles(ctx: SKRSContext2D, plan: BalloonPlan, stroke: numbe
   }
 }
 
-function drawText(ctx: SKRSContext2D, plan: BalloonPlan): void {
+function drawText(ctx: SKRSContext2D, plan: BalloonPlan, haloPx = 0): void {
   const japanese = isJapaneseText(plan.lines.join(''));
   const size = plan.fontSizePx;
   ctx.font = fontFor(plan.kind, size, japanese);
@@ -173,5 +179,15 @@ function drawText(ctx: SKRSContext2D, plan: BalloonPlan): void {
   }
   const lineHeight = size * 1.18;
   const top = cy - ((plan.lines.length - 1) * lineHeight) / 2;
-  plan.lines.forEach((line, i) => ctx.fillText(line, cx, top + i * lineHeight));
+  plan.lines.forEach((line, i) => {
+    if (haloPx > 0) {
+      ctx.save();
+      ctx.strokeStyle = '#ffffff';
+      ctx.lineWidth = haloPx;
+      ctx.lineJoin = 'round';
+      ctx.strokeText(line, cx, top + i * lineHeight);
+      ctx.restore();
+    }
+    ctx.fillText(line, cx, top + i * lineHeight);
+  });
 }
