@@ -125,7 +125,7 @@ function sampleWith(name: SchedulerName, steps: number, v: boolean, config = {})
   scheduler.setTimesteps(steps);
   const random = mulberry32(99);
   const x0 = Float32Array.from({ length: 64 }, (_, i) => Math.sin(i / 5) * 0.8);
-  let sample = fillGaussian(new Float32Array(64), random).map((n) => n * scheduler.initNoiseSigma);
+  let sample: Float32Array = fillGaussian(new Float32Array(64), random).map((n) => n * scheduler.initNoiseSigma);
   for (const t of scheduler.timesteps) {
     const output = oracleOutput(scheduler, t, sample, x0, v);
     const noise = fillGaussian(new Float32Array(64), random);
@@ -196,7 +196,7 @@ describe('probability-flow ODE on Gaussian data', () => {
     const xT = 1.9; // the starting point in σ space
     const sigmaT = sigmaOf(scheduler.timesteps[0]!);
     // Each scheduler's own representation of the start: σ space for Euler, VP space otherwise.
-    let sample = Float32Array.of(scheduler instanceof EulerScheduler ? xT : xT / Math.sqrt(sigmaT * sigmaT + 1));
+    let sample: Float32Array = Float32Array.of(scheduler instanceof EulerScheduler ? xT : xT / Math.sqrt(sigmaT * sigmaT + 1));
     for (const t of scheduler.timesteps) {
       const sigma = sigmaOf(t);
       const u = scheduler instanceof EulerScheduler ? scheduler.scaleModelInput(sample, t)[0]! : sample[0]!;
