@@ -2,6 +2,7 @@
 import { loadConfig } from '../config/config.js';
 import { describeError, isKomaError } from '../domain/errors.js';
 import { runComposeCommand } from './compose-command.js';
+import { runModelsCommand } from './models-command.js';
 import { runRenderCommand } from './render-command.js';
 import { UsageError } from './usage-error.js';
 
@@ -18,6 +19,8 @@ commands:
       render every panel, compose the pages, write page-NNN.png + page-NNN.layout.json + story.json
   compose <page.json> --out page.png [--layout layout.json]
       lay out and letter one page from finished panel images (exit 3 if some text did not fit)
+  models list | verify <id> | import <optimum-export-dir> [--id ID] | pull <id>
+      manage diffusion models in models/ (see models/README.md)
 
 run 'koma <command> --help' for a command's options.`;
 
@@ -34,6 +37,8 @@ export async function main(argv: string[], env: Record<string, string | undefine
         return await runRenderCommand(rest, config);
       case 'compose':
         return await runComposeCommand(rest);
+      case 'models':
+        return await runModelsCommand(rest, config);
       default:
         throw new UsageError(`unknown command "${command}"`);
     }
