@@ -57,3 +57,27 @@ export function tinyUnetWithExtras(extras: { name: string; shape: (number | stri
   g.output('out_sample', 'float32', ['batch', 4, 'height', 'width']);
   return g.toBytes();
 }
+
+/**
+ * The analytic denoiser: for data that is the constant image μ, the optimal
+ * noise prediction is ε = (x_t − √ᾱ_t·μ)/√(1−ᾱ_t). μ is read from the
+ * conditioning (encoder_hidden_states[:, 0, 0]) and ᾱ_t from the schedule
+ * table by the int64 timestep, so a sampler driving this UNet must converge to μ,
+ * and classifier-free guidance to μ_u + g·(μ_c − μ_u).
+ */
+export function analyticUnet(alphasCumprod: ArrayLike<number>, hidden = 8): Uint8Array {
+  const g = new GraphBuilder();
+  const sample = g.input('sample', 'float32', ['batch', 4, 'height', 'width']);
+  const timestep = g.input('timestep', 'int64', ['batch']);
+  const ehs = g.input('encoder_hidden_states', 'float32', ['batch', 77, hidden]);
+  const table = g.constant(Array.from(alphasCumprod), [alphasCumprod.length]);
+  const toImage = (v: string) => g.node('Reshape', [v, g.constant([-1, 1, 1, 1], [4], 'int64')]);
+  const alpha = toImage(g.node('Gather', [table, timestep], [{ name: 'axis', type: 2, i: 0 }]));
+  const sqrtAlpha = g.node('Sqrt', [alpha]);
+  const sqrtOneMinus = g.node('Sqrt', [g.node('Sub', [g.constant([1], [1]), alpha])]);
+  const mu = toImage(g.node('Slice', [ehs, g.constant([0, 0], [2], 'int64'), g.constant([1, 1], [2], 'int64'), g.constant([1, 2], [2], 'int64')]));
+  const residual = g.node('Sub', [sample, g.node('Mul', [sqrtAlpha, mu])]);
+  g.node('Div', [residual, sqrtOneMinus], [], 'out_sample');
+  g.output('out_sample', 'float32', ['batch', 4, 'height', 'width']);
+  return g.toBytes();
+}
