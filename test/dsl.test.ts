@@ -10,6 +10,7 @@ import {
   parseDialogs,
 } from '../src/domain/dsl/index.js';
 import { KomaError } from '../src/domain/errors.js';
+import { mulberry32 } from '../src/util/prng.js';
 
 const cast = [
   { id: 'aki', name: 'Aki' },
@@ -17,17 +18,8 @@ const cast = [
   { id: 'old-man', name: 'Old Man' },
 ];
 
-/** Small seeded PRNG (mulberry32) so property tests are repeatable. */
-function prng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded so property tests are repeatable. */
+const prng = mulberry32;
 
 function errorMessage(fn: () => unknown): string {
   try {

@@ -95,15 +95,7 @@ export interface PageLayoutMetadata {
   direction: ReadingDirection;
   readingOrder: number[];
   panels: { index: number; rect: Rect }[];
-  balloons: {
-    panelIndex: number;
-    dialogIndex: number;
-    kind: DialogKind;
-    rect: Rect;
-    tail: { from: Point; to: Point } | null;
-    fontSizePx: number;
-    fitted: boolean;
-  }[];
+  balloons: Pick<BalloonPlan, 'panelIndex' | 'dialogIndex' | 'kind' | 'rect' | 'tail' | 'fontSizePx' | 'fitted'>[];
   /** True when any text could not be fitted. */
   overflow: boolean;
 }
