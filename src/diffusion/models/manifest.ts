@@ -32,6 +32,8 @@ export const ManifestSchema = z.object({
     vaeEncoder: RelativePath.optional(),
     tokenizer: RelativePath.default('tokenizer'),
     tokenizer2: RelativePath.optional(),
+    /** DiffSensei: reference images → character tokens (image encoders + resampler in one graph). */
+    characterEncoder: RelativePath.optional(),
   }),
   predictionType: z.enum(['epsilon', 'v_prediction']).default('epsilon'),
   scheduler: z.object({ name: SchedulerNameSchema, config: SchedulerConfigSchema.partial().default({}) }),
@@ -42,6 +44,11 @@ export const ManifestSchema = z.object({
   defaultGuidance: z.number().min(0).max(30),
   tokenizerPad: z.object({ first: z.number().int().nonnegative(), second: z.number().int().nonnegative().optional() }),
   capabilities: z.array(z.enum(CAPABILITIES)).default([]),
+  /** Latent → RGB factors for previews and the paper tone; the family's fit when omitted. */
+  latentRgb: z.object({ factors: z.array(z.array(z.number()).length(3)).min(1), bias: z.array(z.number()).length(3) }).optional(),
+  /** DiffSensei's character scale (ip_scale) default. */
+  characterScale: z.number().min(0).max(2).default(0.6),
+  defaultNegativePrompt: z.string().default(''),
   /** Optional integrity and download data per relative file path. */
   files: z.record(z.string(), z.object({ sha256: z.string().regex(/^[0-9a-f]{64}$/).optional(), url: z.string().url().optional(), bytes: z.number().int().positive().optional() })).default({}),
 });
@@ -51,8 +58,10 @@ export type ManifestInput = z.input<typeof ManifestSchema>;
 /** Family defaults (from the model cards and diffusers configs). */
 export function familyDefaults(family: ModelFamily): Omit<ManifestInput, 'id' | 'family' | 'components'> {
   switch (family) {
-    case 'sdxl':
     case 'diffsensei':
+      // DiffSensei's inference config: Euler leading, 30 steps, CFG 7.5, ip_scale 0.6, its negative prompt ("think" is theirs).
+      return { vaeScalingFactor: 0.13025, sizeMultiple: 32, defaultSize: { width: 1024, height: 1024 }, defaultSteps: 30, defaultGuidance: 7.5, tokenizerPad: { first: 49407, second: 0 }, scheduler: { name: 'euler', config: { timestepSpacing: 'leading', stepsOffset: 1 } }, characterScale: 0.6, defaultNegativePrompt: 'think lines, pure black background, colored, lowres, bad anatomy, worst quality, low quality' };
+    case 'sdxl':
       return { vaeScalingFactor: 0.13025, sizeMultiple: 32, defaultSize: { width: 1024, height: 1024 }, defaultSteps: 30, defaultGuidance: 5, tokenizerPad: { first: 49407, second: 0 }, scheduler: { name: 'euler', config: { timestepSpacing: 'leading', stepsOffset: 1 } } };
     case 'sdxl-turbo':
       return { vaeScalingFactor: 0.13025, sizeMultiple: 32, defaultSize: { width: 512, height: 512 }, defaultSteps: 1, defaultGuidance: 0, tokenizerPad: { first: 49407, second: 0 }, scheduler: { name: 'euler', config: { timestepSpacing: 'trailing' } } };

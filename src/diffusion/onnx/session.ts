@@ -22,7 +22,21 @@ export interface LoadOptions {
   warn?: (line: string) => void;
 }
 
-export class OnnxComponent {
+/**
+ * What the pipeline needs of a model component. `OnnxComponent` runs it in this
+ * thread; `ThreadedComponent` (inference-thread.ts) runs it in a worker thread
+ * so the event loop stays free. The pipeline cannot tell them apart.
+ */
+export interface InferenceComponent {
+  readonly path: string;
+  readonly inputNames: readonly string[];
+  readonly outputNames: readonly string[];
+  inputInfo(name: string): TensorInfo;
+  run(feeds: Record<string, ort.Tensor>): Promise<Record<string, ort.Tensor>>;
+  release(): Promise<void>;
+}
+
+export class OnnxComponent implements InferenceComponent {
   private constructor(
     readonly path: string,
     private session: ort.InferenceSession | null,
@@ -99,8 +113,9 @@ function loadError(path: string, error: unknown): KomaError {
 
 /** A timestep tensor in the dtype the UNet declares (exports differ: int64 or float32). */
 export function timestepTensor(t: number, info: TensorInfo, batch = 1): ort.Tensor {
-  const dims = info.shape.length === 0 ? [] : [batch];
-  const count = dims.length === 0 ? 1 : batch;
+  // Exports declare a scalar, a fixed [1] (one timestep for the whole batch) or [batch].
+  const dims = info.shape.length === 0 ? [] : info.shape[0] === 1 ? [1] : [batch];
+  const count = dims.length === 0 ? 1 : dims[0]!;
   if (info.type === 'int64') return new ort.Tensor('int64', BigInt64Array.from({ length: count }, () => BigInt(Math.round(t))), dims);
   if (info.type === 'float32') return new ort.Tensor('float32', Float32Array.from({ length: count }, () => t), dims);
   throw new KomaError('model', `unsupported timestep type ${info.type}; export the UNet with an int64 or float32 timestep`);

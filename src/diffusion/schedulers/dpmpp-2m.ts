@@ -37,6 +37,12 @@ export class DpmSolverMultistepScheduler extends Scheduler {
     this.resetCounter();
   }
 
+  /** ᾱ = 1/(σ²+1) at this run's σ for `t` (fractional and Karras timesteps included). */
+  override modelInputAlphaProd(t: number): number {
+    const sigma = this.sigmas[this.indexOf(t)]!;
+    return 1 / (sigma * sigma + 1);
+  }
+
   private alphaSigma(sigma: number) {
     const alpha = 1 / Math.sqrt(sigma * sigma + 1);
     return { alpha, s: sigma * alpha, lambda: sigma === 0 ? Infinity : Math.log(alpha) - Math.log(sigma * alpha) };

@@ -25,6 +25,12 @@ export class EulerScheduler extends Scheduler {
     this.resetCounter();
   }
 
+  /** ᾱ = 1/(σ²+1) at this run's σ for `t` (fractional and Karras timesteps included). */
+  override modelInputAlphaProd(t: number): number {
+    const sigma = this.sigmas[this.indexOf(t)]!;
+    return 1 / (sigma * sigma + 1);
+  }
+
   override scaleModelInput(sample: Float32Array, t: number): Float32Array {
     const sigma = this.sigmas[this.indexOf(t)]!;
     const scale = 1 / Math.sqrt(sigma * sigma + 1);

@@ -35,6 +35,15 @@ export abstract class Scheduler {
     return sample;
   }
 
+  /**
+   * ᾱ of the UNet's input at `t`: the model sees √ᾱ·x₀ + √(1−ᾱ)·ε. The
+   * pipeline needs it to move between the model's output and x̂₀ (regional
+   * and dialog blending work on x̂₀). σ-based schedulers override it.
+   */
+  modelInputAlphaProd(t: number): number {
+    return this.alphaProd(t);
+  }
+
   /** The index of `t` in this run: the running counter when it matches, else a lookup. */
   protected indexOf(t: number): number {
     if (this.timesteps[this.stepIndex] === t) return this.stepIndex;
