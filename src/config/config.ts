@@ -37,6 +37,10 @@ export const ConfigSchema = z.object({
     modelsDir: z.string().min(1),
     model: z.string().optional(),
     executionProvider: z.enum(['cpu', 'cuda', 'tensorrt']),
+    /** Denoising steps; the model's default when unset. */
+    steps: z.coerce.number().int().min(1).max(150).optional(),
+    /** SDEdit from the storyboard panel at this strength (0: off). Needs a model with a VAE encoder. */
+    storyboardInit: z.coerce.number().min(0).max(1).default(0),
   }),
   limits: z.object({
     maxImageBytes: z.coerce.number().int().positive(),
@@ -61,6 +65,8 @@ export const ENV_OVERRIDES: Record<string, string> = {
   KOMA_MODELS_DIR: 'render.modelsDir',
   KOMA_MODEL: 'render.model',
   KOMA_EXECUTION_PROVIDER: 'render.executionProvider',
+  KOMA_STEPS: 'render.steps',
+  KOMA_STORYBOARD_INIT: 'render.storyboardInit',
   KOMA_MAX_IMAGE_BYTES: 'limits.maxImageBytes',
   KOMA_MAX_IMAGE_PIXELS: 'limits.maxImagePixels',
   KOMA_LOG_LEVEL: 'logLevel',

@@ -46,6 +46,8 @@ export interface RenderedPanel {
 export interface PanelRenderer {
   readonly name: string;
   render(request: PanelRenderRequest, options?: RenderOptions): Promise<RenderedPanel>;
+  /** Several panels at once (same-sized ones share a batch); results in input order. */
+  renderBatch?(requests: readonly PanelRenderRequest[], options?: RenderOptions): Promise<RenderedPanel[]>;
   /** Releases sessions, workers or files the renderer holds. */
   close?(): Promise<void>;
 }

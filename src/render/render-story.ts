@@ -1,13 +1,13 @@
 import type { Box } from '../domain/box.js';
 import { KomaError } from '../domain/errors.js';
 import type { Character, Dialog, Panel, Story } from '../domain/model.js';
-import type { ProgressListener } from '../domain/progress.js';
+import type { Progress, ProgressListener } from '../domain/progress.js';
 import { composePage } from '../compose/page.js';
 import { layoutPage, panelTargetSize } from '../compose/layout/index.js';
 import { digitalGeometry } from '../compose/layout/geometry.js';
 import { placeDialogBoxes } from '../compose/lettering/index.js';
 import type { LetteringPanelInput, PageGeometry, PageLayoutMetadata } from '../compose/types.js';
-import type { PanelRenderer } from './panel-renderer.js';
+import type { PanelRenderer, PanelRenderRequest, RenderedPanel } from './panel-renderer.js';
 
 /**
  * Story → pages, layout first: each page is laid out before its panels are
@@ -79,9 +79,8 @@ export async function renderStory(input: StoryToRender, renderer: PanelRenderer,
     });
 
     const letteringPanels: LetteringPanelInput[] = [];
-    const images: Buffer[] = [];
+    const requests: PanelRenderRequest[] = [];
     for (const [slotIndex, panel] of panels.entries()) {
-      if (options.signal?.aborted) throw new KomaError('cancelled', 'rendering was cancelled');
       const slot = layout.panels.find((s) => s.index === slotIndex)!;
       const size = panelTargetSize(slot.rect);
       const characters = panel.characters.map((c) => ({ id: c.characterId, box: c.box }));
@@ -92,45 +91,52 @@ export async function renderStory(input: StoryToRender, renderer: PanelRenderer,
         { direction: story.readingDirection, language: story.language, pageWidthPx: geometry.widthPx },
       );
       const boxedDialogs = dialogs.map((d, k) => ({ ...d, box: d.box ?? placed[k] }));
-
-      options.onProgress?.({ step: done, total: totalPanels, label: `rendering panel ${panel.index + 1} (page ${pageIndex + 1})` });
-      const result = await renderer.render(
-        {
-          prompt: panel.prompt,
-          negativePrompt: panel.negativePrompt || story.renderDefaults.negativePrompt,
-          width: size.width,
-          height: size.height,
-          seed: panel.seed,
-          stylePreset: story.stylePreset,
-          characters: panel.characters.map((placement) => {
-            const character = charactersById.get(placement.characterId);
-            if (!character) {
-              throw new KomaError('not-found', `panel ${panel.index + 1}: unknown character "${placement.characterId}"`);
-            }
-            return {
-              id: character.id,
-              name: character.name,
-              description: character.description,
-              box: placement.box,
-              referenceImages: input.images.get(character.id) ?? [],
-            };
-          }),
-          dialogBoxes: boxedDialogs.map((d) => d.box).filter((b): b is Box => b !== undefined),
-        },
-        { signal: options.signal },
-      );
-      done += 1;
-      images.push(result.png);
       letteringPanels.push({ rect: slot.rect, dialogs: boxedDialogs, characters });
-      renderedPanels.push({
-        index: panel.index,
-        page: pageIndex + 1,
-        seed: result.seed,
-        width: result.width,
-        height: result.height,
-        renderer: result.renderer,
+      requests.push({
+        prompt: panel.prompt,
+        negativePrompt: panel.negativePrompt || story.renderDefaults.negativePrompt,
+        width: size.width,
+        height: size.height,
+        seed: panel.seed,
+        stylePreset: story.stylePreset,
+        characters: panel.characters.map((placement) => {
+          const character = charactersById.get(placement.characterId);
+          if (!character) {
+            throw new KomaError('not-found', `panel ${panel.index + 1}: unknown character "${placement.characterId}"`);
+          }
+          return {
+            id: character.id,
+            name: character.name,
+            description: character.description,
+            box: placement.box,
+            referenceImages: input.images.get(character.id) ?? [],
+          };
+        }),
+        dialogBoxes: boxedDialogs.map((d) => d.box).filter((b): b is Box => b !== undefined),
       });
     }
+
+    const results: RenderedPanel[] = [];
+    if (renderer.renderBatch) {
+      // Same-sized panels of the page share UNet batches.
+      if (options.signal?.aborted) throw new KomaError('cancelled', 'rendering was cancelled');
+      options.onProgress?.({ step: done, total: totalPanels, label: `rendering page ${pageIndex + 1} (${panels.length} panels)` });
+      const label = `rendering page ${pageIndex + 1}`;
+      const onProgress = options.onProgress && ((p: Progress) => options.onProgress!({ ...p, step: done, total: totalPanels, label: `${label}: ${p.label ?? ''} ${p.step}/${p.total}` }));
+      results.push(...(await renderer.renderBatch(requests, { signal: options.signal, ...(onProgress ? { onProgress } : {}) })));
+      done += panels.length;
+    } else {
+      for (const [k, request] of requests.entries()) {
+        if (options.signal?.aborted) throw new KomaError('cancelled', 'rendering was cancelled');
+        options.onProgress?.({ step: done, total: totalPanels, label: `rendering panel ${panels[k]!.index + 1} (page ${pageIndex + 1})` });
+        results.push(await renderer.render(request, { signal: options.signal }));
+        done += 1;
+      }
+    }
+    const images = results.map((r) => r.png);
+    results.forEach((result, k) =>
+      renderedPanels.push({ index: panels[k]!.index, page: pageIndex + 1, seed: result.seed, width: result.width, height: result.height, renderer: result.renderer }),
+    );
 
     options.onProgress?.({ step: done, total: totalPanels, label: `composing page ${pageIndex + 1}` });
     const composed = await composePage({

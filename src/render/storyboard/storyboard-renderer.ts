@@ -17,8 +17,15 @@ import { toLineArt, toSilhouette } from './line-art.js';
 const PAPER = '#fbfaf6';
 const INK = '#111111';
 
+export interface StoryboardOptions {
+  /** Name tags and the prompt note; off when the panel seeds a diffusion render (SDEdit would copy the text). */
+  annotate?: boolean;
+}
+
 export class StoryboardRenderer implements PanelRenderer {
   readonly name = 'storyboard';
+
+  constructor(private readonly options: StoryboardOptions = {}) {}
 
   async render(request: PanelRenderRequest, options: RenderOptions = {}): Promise<RenderedPanel> {
     const { width, height } = request;
@@ -78,9 +85,11 @@ export class StoryboardRenderer implements PanelRenderer {
       ctx.fill();
     }
     // Name tags last, so a balloon area never hides who is who.
-    const balloonAreas = request.dialogBoxes.map((b) => boxToPixels(b, width, height));
-    request.characters.forEach((character, i) => drawNameTag(ctx, character.name, figures[i]!, unit, font, balloonAreas));
-    drawCaptionNote(ctx, request.prompt, width, height, unit, font);
+    if (this.options.annotate !== false) {
+      const balloonAreas = request.dialogBoxes.map((b) => boxToPixels(b, width, height));
+      request.characters.forEach((character, i) => drawNameTag(ctx, character.name, figures[i]!, unit, font, balloonAreas));
+      drawCaptionNote(ctx, request.prompt, width, height, unit, font);
+    }
     checkAbort();
     const png = await canvas.encode('png');
     options.onProgress?.({ step: total, total, label: 'done' });
