@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { deriveCapabilities } from '../src/diffusion/models/capabilities.js';
 import { importOptimumExport, listModels, verifyModel } from '../src/diffusion/models/registry.js';
 import { tinyTextEncoder, tinyUnet, tinyUnetWithExtras, tinyVaeDecoder } from './support/onnx/tiny-models.js';
+import { writeTinyModel } from './support/tiny-model-folder.js';
 
 const SDXL_EXTRAS = [
   { name: 'text_embeds', shape: ['batch', 1280] },
@@ -86,5 +87,16 @@ describe('model registry', () => {
     const entries = await listModels(path.join(import.meta.dirname, '..', 'models'));
     expect(entries.map((e) => e.id).sort()).toEqual(['diffsensei-example', 'sd-turbo-example', 'sd15-example', 'sdxl-example']);
     expect(entries.every((e) => e.example && !e.installed)).toBe(true);
+  });
+  it('imports a whole DiffSensei export, character encoder included, and verifies every component', async () => {
+    const exports = mkdtempSync(path.join(os.tmpdir(), 'koma-ds-export-'));
+    const manifestPath = writeTinyModel(exports, { id: 'manga-ds', family: 'diffsensei', characterEncoder: true, vaeEncoder: true });
+    const modelsDir = mkdtempSync(path.join(os.tmpdir(), 'koma-ds-models-'));
+    const { manifest } = await importOptimumExport(path.dirname(manifestPath), modelsDir);
+    expect(manifest).toMatchObject({ id: 'manga-ds', family: 'diffsensei', characterScale: 0.6, defaultGuidance: 7.5 });
+    expect(manifest.components).toMatchObject({ textEncoder2: 'text_encoder_2/model.onnx', vaeEncoder: 'vae_encoder/model.onnx', characterEncoder: 'character_encoder/model.onnx' });
+    const report = await verifyModel(modelsDir, 'manga-ds');
+    expect(report.ok).toBe(true);
+    expect(report.lines.some((l) => l.startsWith('ok   character encoder'))).toBe(true);
   });
 });

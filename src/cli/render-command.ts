@@ -14,6 +14,8 @@ const HELP = `usage: koma render <story.json | folder> [options]
 
   --out DIR         where to write pages (default: out/<story-id>)
   --renderer NAME   auto | storyboard | diffusion (default: from config, auto)
+  --model ID        which installed model the diffusion renderer uses (default: render.model, else the first installed)
+  --steps N         denoising steps (default: the model's)
   --formats LIST    extra exports, comma-separated: pdf, cbz, webtoon, webp (pages are always PNG)
   --quiet           no progress output
 
@@ -29,6 +31,8 @@ export async function runRenderCommand(argv: string[], config: Config): Promise<
       options: {
         out: { type: 'string', short: 'o' },
         renderer: { type: 'string' },
+        model: { type: 'string' },
+        steps: { type: 'string' },
         formats: { type: 'string', default: '' },
         quiet: { type: 'boolean', short: 'q', default: false },
         help: { type: 'boolean', short: 'h', default: false },
@@ -46,6 +50,11 @@ export async function runRenderCommand(argv: string[], config: Config): Promise<
   const rendererChoice = values.renderer ?? config.render.renderer;
   if (!['auto', 'storyboard', 'diffusion'].includes(rendererChoice)) {
     throw new UsageError(`--renderer must be auto, storyboard or diffusion, not "${rendererChoice}"`);
+  }
+
+  const steps = values.steps === undefined ? config.render.steps : Number(values.steps);
+  if (steps !== undefined && !(Number.isInteger(steps) && steps >= 1 && steps <= 150)) {
+    throw new UsageError(`--steps must be a whole number from 1 to 150, not "${values.steps}"`);
   }
 
   const formats = (values.formats ?? '').split(',').map((f) => f.trim()).filter((f) => f !== '');
@@ -66,7 +75,13 @@ export async function runRenderCommand(argv: string[], config: Config): Promise<
     throw new KomaError('invalid-input', `cannot create output folder ${outDir}: ${(error as Error).message}`);
   }
 
-  const renderer = await selectRenderer({ ...config, render: { ...config.render, renderer: rendererChoice as Config['render']['renderer'] } });
+  const render: Config['render'] = {
+    ...config.render,
+    renderer: rendererChoice as Config['render']['renderer'],
+    ...(values.model ? { model: values.model } : {}),
+    ...(steps !== undefined ? { steps } : {}),
+  };
+  const renderer = await selectRenderer({ ...config, render }, { warn: (line) => process.stderr.write(`koma: warning: ${line}\n`) });
   const progress = new TerminalProgress();
   const log = (line: string) => {
     if (!values.quiet) progress.done(line);

@@ -60,6 +60,8 @@ export interface TinyModelOptions {
   pooledWeight?: number;
   timeIdsWeight?: number;
   dialogValue?: number;
+  /** Overrides the family's VAE scaling factor (1 keeps decoded colours out of clipping). */
+  vaeScalingFactor?: number;
 }
 
 /** Writes `<modelsDir>/<id>/` and returns the manifest path. */
@@ -108,6 +110,7 @@ export function writeTinyModel(modelsDir: string, options: TinyModelOptions): st
     family: options.family,
     components,
     ...familyDefaults(options.family),
+    ...(options.vaeScalingFactor ? { vaeScalingFactor: options.vaeScalingFactor } : {}),
     latentRgb: { factors: TEST_LATENT_FACTORS, bias: TEST_LATENT_BIAS },
   });
   put('manifest.json', JSON.stringify(manifest, null, 2));

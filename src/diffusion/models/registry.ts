@@ -43,7 +43,9 @@ export function componentPath(manifestPath: string, manifest: Manifest, relative
 
 function requiredFiles(manifest: Manifest): string[] {
   const c = manifest.components;
-  return [c.textEncoder, c.unet, c.vaeDecoder, ...(c.textEncoder2 ? [c.textEncoder2] : []), path.join(c.tokenizer, 'vocab.json'), path.join(c.tokenizer, 'merges.txt')];
+  const declared = [c.textEncoder2, c.vaeEncoder, c.characterEncoder].filter((f): f is string => f !== undefined);
+  const tokenizers = [c.tokenizer, ...(c.tokenizer2 ? [c.tokenizer2] : [])].flatMap((dir) => [path.join(dir, 'vocab.json'), path.join(dir, 'merges.txt')]);
+  return [c.textEncoder, c.unet, c.vaeDecoder, ...declared, ...tokenizers];
 }
 
 /** Every manifest under modelsDir (one folder deep, plus examples/), installed or not. */
@@ -114,6 +116,7 @@ export async function importOptimumExport(exportDir: string, modelsDir: string, 
     components: {
       ...(hasSecond ? { textEncoder2: 'text_encoder_2/model.onnx', tokenizer2: 'tokenizer_2' } : {}),
       ...((await exists(path.join(dir, 'vae_encoder', 'model.onnx'))) ? { vaeEncoder: 'vae_encoder/model.onnx' } : {}),
+      ...((await exists(path.join(dir, 'character_encoder', 'model.onnx'))) ? { characterEncoder: 'character_encoder/model.onnx' } : {}),
     },
     ...familyDefaults(family),
     capabilities: caps,
@@ -150,6 +153,7 @@ export async function verifyModel(modelsDir: string, id: string): Promise<Verify
     ...(manifest.components.textEncoder2 ? ([['text encoder 2', manifest.components.textEncoder2]] as [string, string][]) : []),
     ['vae decoder', manifest.components.vaeDecoder],
     ...(manifest.components.vaeEncoder ? ([['vae encoder', manifest.components.vaeEncoder]] as [string, string][]) : []),
+    ...(manifest.components.characterEncoder ? ([['character encoder', manifest.components.characterEncoder]] as [string, string][]) : []),
   ];
   for (const [label, file] of components) {
     try {
