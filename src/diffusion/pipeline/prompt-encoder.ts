@@ -2,6 +2,7 @@ import * as ort from 'onnxruntime-node';
 import { KomaError } from '../../domain/errors.js';
 import type { InferenceComponent } from '../onnx/session.js';
 import type { ClipTokenizer } from '../tokenizer/clip-tokenizer.js';
+import { applyTokenWeights, tokenizeWeighted } from '../tokenizer/weighted-prompt.js';
 
 /**
  * Prompts to the UNet's text conditioning.
@@ -12,6 +13,14 @@ import type { ClipTokenizer } from '../tokenizer/clip-tokenizer.js';
  * Prompts longer than 75 tokens are encoded as several 77-token windows whose
  * states are concatenated along the token axis (UNets attend to any length);
  * when the UNet's token axis is fixed, only the first window is used.
+ *
+ * Prompts are read as weighted prompts by default ("(red scarf:1.3)",
+ * "[rain]", see weighted-prompt.ts): each token's hidden state is scaled by
+ * its weight and each window of each encoder is rescaled back to its
+ * unweighted mean, as in A1111 (which also restores the mean per encoder for
+ * SDXL). The pooled embedding stays unweighted: it is the EOS token's, and the
+ * weights apply after the encoder. A prompt whose weights are all 1 encodes
+ * bit-identically to reading it without weights.
  */
 export interface PromptEmbedding {
   /** [tokens, dim] row-major. */
@@ -34,6 +43,14 @@ export interface EncodeOptions {
   windows?: number;
   /** Whether the token axis may grow past 77 (false when the UNet fixes it). */
   allowLong?: boolean;
+  /** Whether to parse the weight syntax (default true); false encodes brackets and colons as text. */
+  weighted?: boolean;
+}
+
+/** One prompt for one encoder: its 77-id windows and, when weighted, the weight of every id. */
+interface PromptTokens {
+  ids: number[][];
+  weights?: number[][];
 }
 
 export class PromptEncoder {
@@ -51,10 +68,15 @@ export class PromptEncoder {
   /** Encodes several prompts in one batch per window; all results have the same token count. */
   async encode(prompts: readonly string[], options: EncodeOptions = {}): Promise<PromptEmbedding[]> {
     const first = this.parts[0]!.tokenizer;
-    const needed = Math.max(1, ...prompts.map((p) => first.tokenizeChunks(p).length));
+    const weighted = options.weighted ?? true;
+    // Tokenized once per encoder (their tokenizers may pad differently).
+    const tokenized = this.parts.map(({ tokenizer }) =>
+      prompts.map((p): PromptTokens => (weighted ? tokenizeWeighted(tokenizer, p) : { ids: tokenizer.tokenizeChunks(p) })),
+    );
+    const needed = Math.max(1, ...tokenized[0]!.map((t) => t.ids.length));
     const windows = options.allowLong === false ? 1 : Math.max(options.windows ?? 1, needed);
     const perWindow: { hidden: Float32Array[]; dim: number; pooled?: Float32Array[] }[] = [];
-    for (let w = 0; w < windows; w++) perWindow.push(await this.encodeWindow(prompts, w));
+    for (let w = 0; w < windows; w++) perWindow.push(await this.encodeWindow(tokenized, w));
     const tokens = first.maxLength * windows;
     const dim = perWindow[0]!.dim;
     return prompts.map((_, p) => {
@@ -70,23 +92,29 @@ export class PromptEncoder {
     return { hidden: new Float32Array(like.hidden.length), tokens: like.tokens, dim: like.dim, ...(like.pooled ? { pooled: new Float32Array(like.pooled.length) } : {}) };
   }
 
-  private async encodeWindow(prompts: readonly string[], window: number) {
-    const outputs: { states: Float32Array; dim: number; pooled?: Float32Array }[] = [];
+  /** `tokenized[part][prompt]`: every prompt's windows for every encoder. */
+  private async encodeWindow(tokenized: readonly (readonly PromptTokens[])[], window: number) {
+    const prompts = tokenized[0]!;
+    const length = this.parts[0]!.tokenizer.maxLength;
+    const outputs: { states: Float32Array[]; dim: number; pooled?: Float32Array }[] = [];
     for (const [index, part] of this.parts.entries()) {
-      const ids = prompts.map((p) => {
-        const chunks = part.tokenizer.tokenizeChunks(p);
-        // Short prompts get empty windows (BOS, EOS, padding) to match the longest.
-        return chunks[window] ?? part.tokenizer.tokenize('');
-      });
+      // Short prompts get empty windows (BOS, EOS, padding) to match the longest.
+      const ids = tokenized[index]!.map((t) => t.ids[window] ?? part.tokenizer.tokenize(''));
       const result = await part.encoder.run({ input_ids: idsTensor(ids, part) });
       const name = this.layer === 'last' ? 'last_hidden_state' : penultimateName(part.encoder);
       const states = result[name];
       if (!states) throw new KomaError('model', `${part.encoder.path} has no output "${name}"`);
       const dim = Number(states.dims.at(-1));
+      const data = states.data as Float32Array;
+      // Weights per prompt and per encoder, before concatenating (A1111 restores each encoder's mean).
+      const perPrompt = tokenized[index]!.map((t, p) => {
+        const own = data.subarray(p * length * dim, (p + 1) * length * dim);
+        const weights = t.weights?.[window];
+        return weights ? applyTokenWeights(own, weights, dim) : own;
+      });
       const pooledTensor = index === 1 ? (result.text_embeds ?? result.pooler_output) : undefined;
-      outputs.push({ states: states.data as Float32Array, dim, ...(pooledTensor ? { pooled: pooledTensor.data as Float32Array } : {}) });
+      outputs.push({ states: perPrompt, dim, ...(pooledTensor ? { pooled: pooledTensor.data as Float32Array } : {}) });
     }
-    const length = this.parts[0]!.tokenizer.maxLength;
     const dim = outputs.reduce((s, o) => s + o.dim, 0);
     // Concatenate the encoders per token: [t, d1] ‖ [t, d2] → [t, d1 + d2].
     const hidden = prompts.map((_, p) => {
@@ -94,8 +122,7 @@ export class PromptEncoder {
       for (let t = 0; t < length; t++) {
         let offset = t * dim;
         for (const o of outputs) {
-          const start = (p * length + t) * o.dim;
-          out.set(o.states.subarray(start, start + o.dim), offset);
+          out.set(o.states[p]!.subarray(t * o.dim, (t + 1) * o.dim), offset);
           offset += o.dim;
         }
       }
