@@ -35,7 +35,8 @@ export function wordId(letter: string): number {
   return 256 + BYTE_CHARS.indexOf(letter);
 }
 
-function vocabJson(): Record<string, number> {
+/** CLIP's byte-level vocabulary with no merges: every character is a token, a one-letter word one token. */
+export function byteLevelVocab(): Record<string, number> {
   const vocab: Record<string, number> = {};
   BYTE_CHARS.forEach((c, id) => {
     vocab[c] = id;
@@ -72,7 +73,7 @@ export function writeTinyModel(modelsDir: string, options: TinyModelOptions): st
     writeFileSync(path.join(dir, relative), bytes);
   };
   for (const tokenizer of ['tokenizer', 'tokenizer_2']) {
-    put(`${tokenizer}/vocab.json`, JSON.stringify(vocabJson()));
+    put(`${tokenizer}/vocab.json`, JSON.stringify(byteLevelVocab()));
     put(`${tokenizer}/merges.txt`, '#version: 0.2\n');
   }
   const sdxlClass = ['sdxl', 'sdxl-turbo', 'diffsensei'].includes(options.family);
