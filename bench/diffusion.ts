@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { readManifest } from '../src/diffusion/models/registry.js';
+import { InferenceThread } from '../src/diffusion/onnx/inference-thread.js';
 import { DiffusionModel } from '../src/diffusion/pipeline/diffusion-model.js';
 import { generatePanels, type GenerateOptions, type PanelSpec } from '../src/diffusion/pipeline/generate-panels.js';
 import { writeBenchModel } from './random-unet.js';
@@ -14,6 +15,9 @@ import { writeBenchModel } from './random-unet.js';
  *    to the sum of its UNet session.run times. Target ≤ 1.05: the JS side is noise.
  *  - batching: 4 panels in one call vs 4 calls of one panel, alternated A B B A;
  *    throughput ratio = sequential wall ÷ batched wall.
+ *  - worker thread: the same single panel with the sessions in an InferenceThread
+ *    (what the bot uses) vs in this thread, alternated; the ratio is the cost of
+ *    copying tensors across threads.
  */
 
 const STEPS = 10;
@@ -127,6 +131,30 @@ export async function benchDiffusion() {
       await runSequential();
       await runBatched();
 
+      // The same panel with the sessions in a worker thread, alternated with in-thread runs.
+      const thread = new InferenceThread();
+      let threadedMs = 0;
+      let inThreadMs = 0;
+      try {
+        const threaded = await DiffusionModel.load(manifestPath, await readManifest(manifestPath), { loader: (file, options) => thread.load(file, options) });
+        const timed = async (which: DiffusionModel) => {
+          const started = performance.now();
+          await generatePanels(which, [panel(7)], { steps: STEPS, guidance: 7.5, scheduler: 'euler' });
+          return performance.now() - started;
+        };
+        await timed(threaded);
+        for (let i = 0; i < 2; i++) {
+          threadedMs += await timed(threaded);
+          inThreadMs += await timed(model);
+          inThreadMs += await timed(model);
+          threadedMs += await timed(threaded);
+        }
+        sampleRss();
+        await threaded.release();
+      } finally {
+        await thread.close();
+      }
+
       const sum = (rows: RunTimes[], key: keyof RunTimes) => rows.reduce((s, r) => s + r[key], 0);
       const mean = (rows: RunTimes[], key: keyof RunTimes) => sum(rows, key) / rows.length;
       return {
@@ -149,6 +177,9 @@ export async function benchDiffusion() {
         batchedMs: batchedMs / 2,
         sequentialMs: sequentialMs / 2,
         throughput: sequentialMs / batchedMs,
+        threadedMs: threadedMs / 4,
+        inThreadMs: inThreadMs / 4,
+        threadRatio: threadedMs / inThreadMs,
         peakRssMb: peakRss / 1024 / 1024,
       };
     } finally {

@@ -22,3 +22,6 @@ console.log(
   `diffusion: batch 4 in ${diffusion.batchedMs.toFixed(0)} ms vs 4 × batch 1 in ${diffusion.sequentialMs.toFixed(0)} ms ` +
     `= throughput ×${diffusion.throughput.toFixed(2)} (batched ratio to Σ session.run ${diffusion.batchedRatio.toFixed(3)}); peak RSS ${diffusion.peakRssMb.toFixed(0)} MB`,
 );
+console.log(
+  `diffusion: sessions in the worker thread ${diffusion.threadedMs.toFixed(1)} ms vs in this thread ${diffusion.inThreadMs.toFixed(1)} ms per panel = ratio ${diffusion.threadRatio.toFixed(3)}`,
+);
