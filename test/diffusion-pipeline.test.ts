@@ -28,6 +28,7 @@ beforeAll(async () => {
   await load('tiny-sd15', { family: 'sd15', vaeEncoder: true });
   await load('tiny-sdxl', { family: 'sdxl', pooledWeight: 0.1, timeIdsWeight: 0.001 });
   await load('tiny-lcm', { family: 'lcm' });
+  await load('tiny-turbo', { family: 'sd-turbo' });
   await load('tiny-diffsensei', { family: 'diffsensei', characterEncoder: true, dialogValue: 0.25 });
 });
 afterAll(async () => {
@@ -154,6 +155,16 @@ describe('LCM branch', () => {
     const [out] = await generatePanels(models['tiny-lcm']!, [panel()], { guidance: 8, onUnetRun: () => calls++ });
     expect(calls).toBe(4); // the family's 4 steps
     // The negative prompt ("c") must not pull the result: no CFG for LCM.
+    for (const v of out!.latents) expect(v).toBeCloseTo(WORD_MU.a!, 4);
+  });
+});
+
+describe('SD-Turbo branch', () => {
+  it('one trailing Euler step from σ_max without guidance lands on the prompt’s image', async () => {
+    let calls = 0;
+    const [out] = await generatePanels(models['tiny-turbo']!, [panel()], { onUnetRun: () => calls++ });
+    expect(calls).toBe(1); // the family's single step
+    // Guidance 0 means no CFG (with it, g = 0 would land on the negative prompt "c" instead).
     for (const v of out!.latents) expect(v).toBeCloseTo(WORD_MU.a!, 4);
   });
 });
