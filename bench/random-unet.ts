@@ -3,7 +3,7 @@ import path from 'node:path';
 import { familyDefaults, ManifestSchema } from '../src/diffusion/models/manifest.js';
 import { fillGaussian, mulberry32, type Uniform } from '../src/util/prng.js';
 import { CAST_TO, GraphBuilder, intAttr, intsAttr, stringAttr } from '../test/support/onnx/graph-builder.js';
-import { byteLevelVocab } from '../test/support/tiny-model-folder.js';
+import { byteLevelVocab } from '../test/support/clip-vocab.js';
 
 /**
  * A mid-size random-weight UNet with the SD-1.5 I/O names, for the diffusion

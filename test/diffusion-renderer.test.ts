@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
@@ -8,7 +8,8 @@ import { inThreadLoader } from '../src/diffusion/pipeline/diffusion-model.js';
 import { DiffusionRenderer } from '../src/render/diffusion/diffusion-renderer.js';
 import type { PanelRenderer, PanelRenderRequest } from '../src/render/panel-renderer.js';
 import { selectRenderer } from '../src/render/select-renderer.js';
-import { writeTinyModel } from './support/tiny-model-folder.js';
+import { gaussianUnet } from './support/onnx/pipeline-models.js';
+import { ALPHAS, writeTinyModel } from './support/tiny-model-folder.js';
 
 /**
  * The diffusion renderer behind the PanelRenderer contract, chosen by config
@@ -116,10 +117,7 @@ describe('a model whose parts do not fit together', () => {
   it('fails with one readable line and leaves the process running', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'koma-bad-model-'));
     const manifest = writeTinyModel(dir, { id: 'mismatched', family: 'sd15' });
-    // An SDXL text encoder pair (8 wide after concatenation) is fine; a 16-wide UNet is not.
-    const { gaussianUnet } = await import('./support/onnx/pipeline-models.js');
-    const { ALPHAS } = await import('./support/tiny-model-folder.js');
-    const { writeFileSync } = await import('node:fs');
+    // The text encoder gives 8-wide token states; swap in a UNet that expects 16.
     writeFileSync(path.join(path.dirname(manifest), 'unet/model.onnx'), gaussianUnet(ALPHAS, { hidden: 16, tokens: 77 }));
     const renderer = await selectRenderer(config({ modelsDir: dir, model: 'mismatched' }), { loader: inThreadLoader });
     try {

@@ -1,9 +1,5 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { afterAll, describe, expect, it } from 'vitest';
-import { OnnxComponent } from '../src/diffusion/onnx/session.js';
 import { noiseSchedule, SchedulerConfigSchema } from '../src/diffusion/schedulers/schedule.js';
 import {
   diffSenseiUnet,
@@ -17,25 +13,16 @@ import {
   tinyVaeEncoder,
 } from './support/onnx/pipeline-models.js';
 import { analyticUnet } from './support/onnx/tiny-models.js';
+import { TestGraphs } from './support/onnx/load-graphs.js';
 
 /**
  * Each stand-in graph is run through the real OnnxComponent and compared with
  * numbers worked out by hand, or with the formula written out again here.
  */
-const dir = mkdtempSync(path.join(os.tmpdir(), 'koma-pipeline-models-'));
-const loaded: OnnxComponent[] = [];
+const graphs = new TestGraphs('koma-pipeline-models-');
+const load = (name: string, bytes: Uint8Array) => graphs.load(name, bytes);
 
-async function load(name: string, bytes: Uint8Array): Promise<OnnxComponent> {
-  const file = path.join(dir, name);
-  writeFileSync(file, bytes);
-  const component = await OnnxComponent.load(file);
-  loaded.push(component);
-  return component;
-}
-
-afterAll(async () => {
-  for (const component of loaded) await component.release();
-});
+afterAll(() => graphs.releaseAll());
 
 const f32 = (data: ArrayLike<number>, dims: number[]) => new ort.Tensor('float32', Float32Array.from(data), dims);
 const i64 = (data: number[], dims: number[]) => new ort.Tensor('int64', BigInt64Array.from(data, (v) => BigInt(v)), dims);

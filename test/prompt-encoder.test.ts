@@ -1,6 +1,3 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KomaError } from '../src/domain/errors.js';
@@ -8,6 +5,8 @@ import { type InferenceComponent, OnnxComponent } from '../src/diffusion/onnx/se
 import { penultimateName, PromptEncoder } from '../src/diffusion/pipeline/prompt-encoder.js';
 import { ClipTokenizer } from '../src/diffusion/tokenizer/clip-tokenizer.js';
 import { tinyTextEncoder } from './support/onnx/pipeline-models.js';
+import { HELLO_MERGES, helloVocab } from './support/clip-vocab.js';
+import { TestGraphs } from './support/onnx/load-graphs.js';
 
 /**
  * The prompt encoder on tiny text encoders whose every output is known
@@ -15,16 +14,8 @@ import { tinyTextEncoder } from './support/onnx/pipeline-models.js';
  * tokenizer.test.ts: ids 0..255 byte characters, 256..511 the same with
  * `</w>`, "hello" = 600, so "a" = 320.
  */
-const printable = [...Array.from({ length: 94 }, (_, i) => 33 + i), ...Array.from({ length: 12 }, (_, i) => 161 + i), ...Array.from({ length: 82 }, (_, i) => 174 + i)];
-const others = Array.from({ length: 256 }, (_, b) => b).filter((b) => !printable.includes(b));
-const chars = [...printable.map((b) => String.fromCharCode(b)), ...others.map((_, n) => String.fromCharCode(256 + n))];
-const vocab: Record<string, number> = {};
-chars.forEach((c, id) => {
-  vocab[c] = id;
-  vocab[`${c}</w>`] = 256 + id;
-});
-Object.assign(vocab, { he: 512, hel: 513, hell: 514, 'hello</w>': 600, '<|startoftext|>': 49406, '<|endoftext|>': 49407 });
-const merges = ['h e', 'he l', 'hel l', 'hell o</w>'];
+const vocab = helloVocab();
+const merges = HELLO_MERGES;
 
 const [BOS, EOS, A, HELLO] = [49406, 49407, 320, 600];
 /** A 77-token window by hand: the ids, then padding. */
@@ -39,15 +30,8 @@ const embedSd = (id: number) => [id, 1, -id / 4];
 const embed1 = (id: number) => [id, 0.5];
 const embed2 = (id: number) => [-id, id / 4, 7];
 
-const dir = mkdtempSync(path.join(os.tmpdir(), 'koma-prompt-'));
-const loaded: OnnxComponent[] = [];
-async function load(name: string, bytes: Uint8Array): Promise<OnnxComponent> {
-  const file = path.join(dir, name);
-  writeFileSync(file, bytes);
-  const component = await OnnxComponent.load(file);
-  loaded.push(component);
-  return component;
-}
+const graphs = new TestGraphs('koma-prompt-');
+const load = (name: string, bytes: Uint8Array) => graphs.load(name, bytes);
 
 let sdEncoder: OnnxComponent;
 let xlEncoder1: OnnxComponent;
@@ -57,9 +41,7 @@ beforeAll(async () => {
   xlEncoder1 = await load('xl-1.onnx', tinyTextEncoder({ dim: 2, layers: 3, embed: embed1 }));
   xlEncoder2 = await load('xl-2.onnx', tinyTextEncoder({ dim: 3, layers: 4, pooledDim: 6, embed: embed2 }));
 });
-afterAll(async () => {
-  for (const component of loaded) await component.release();
-});
+afterAll(() => graphs.releaseAll());
 
 const sd = () => new PromptEncoder([{ tokenizer: tokenizer1, encoder: sdEncoder }], 'last');
 const sdxl = () =>

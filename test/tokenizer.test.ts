@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ClipTokenizer } from '../src/diffusion/tokenizer/clip-tokenizer.js';
+import { HELLO_MERGES, helloVocab } from './support/clip-vocab.js';
 
 /**
  * A small CLIP-shaped vocabulary built here from the spec, not from the code:
@@ -11,16 +12,8 @@ import { ClipTokenizer } from '../src/diffusion/tokenizer/clip-tokenizer.js';
  * bytes after them as U+0100 onward), 256..511 the same with `</w>`, plus a few
  * merges for "hello". Expected ids below are worked out by hand from that.
  */
-const printable = [...Array.from({ length: 94 }, (_, i) => 33 + i), ...Array.from({ length: 12 }, (_, i) => 161 + i), ...Array.from({ length: 82 }, (_, i) => 174 + i)];
-const others = Array.from({ length: 256 }, (_, b) => b).filter((b) => !printable.includes(b));
-const chars = [...printable.map((b) => String.fromCharCode(b)), ...others.map((_, n) => String.fromCharCode(256 + n))];
-const vocab: Record<string, number> = {};
-chars.forEach((c, id) => {
-  vocab[c] = id;
-  vocab[`${c}</w>`] = 256 + id;
-});
-Object.assign(vocab, { he: 512, hel: 513, hell: 514, 'hello</w>': 600, '<|startoftext|>': 49406, '<|endoftext|>': 49407 });
-const merges = ['h e', 'he l', 'hel l', 'hell o</w>'];
+const vocab = helloVocab();
+const merges = HELLO_MERGES;
 
 const BOS = 49406;
 const EOS = 49407;

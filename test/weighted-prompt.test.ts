@@ -1,12 +1,11 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OnnxComponent } from '../src/diffusion/onnx/session.js';
 import { PromptEncoder } from '../src/diffusion/pipeline/prompt-encoder.js';
 import { ClipTokenizer } from '../src/diffusion/tokenizer/clip-tokenizer.js';
 import { applyTokenWeights, parseWeightedPrompt, tokenizeWeighted, type WeightedSegment } from '../src/diffusion/tokenizer/weighted-prompt.js';
 import { tinyTextEncoder } from './support/onnx/pipeline-models.js';
+import { HELLO_MERGES, helloVocab } from './support/clip-vocab.js';
+import { TestGraphs } from './support/onnx/load-graphs.js';
 
 /**
  * Weighted prompts: the parser, the per-token weights in the tokenizer's
@@ -14,16 +13,8 @@ import { tinyTextEncoder } from './support/onnx/pipeline-models.js';
  * small CLIP-shaped one of tokenizer.test.ts: printable byte b has id b−33,
  * word-final ids are +256, "hello" = 600.
  */
-const printable = [...Array.from({ length: 94 }, (_, i) => 33 + i), ...Array.from({ length: 12 }, (_, i) => 161 + i), ...Array.from({ length: 82 }, (_, i) => 174 + i)];
-const others = Array.from({ length: 256 }, (_, b) => b).filter((b) => !printable.includes(b));
-const chars = [...printable.map((b) => String.fromCharCode(b)), ...others.map((_, n) => String.fromCharCode(256 + n))];
-const vocab: Record<string, number> = {};
-chars.forEach((c, id) => {
-  vocab[c] = id;
-  vocab[`${c}</w>`] = 256 + id;
-});
-Object.assign(vocab, { he: 512, hel: 513, hell: 514, 'hello</w>': 600, '<|startoftext|>': 49406, '<|endoftext|>': 49407 });
-const merges = ['h e', 'he l', 'hel l', 'hell o</w>'];
+const vocab = helloVocab();
+const merges = HELLO_MERGES;
 const tokenizer = new ClipTokenizer({ vocab, merges });
 const tokenizerBang = new ClipTokenizer({ vocab, merges, padTokenId: 0 });
 
@@ -225,15 +216,8 @@ const embedSd = (id: number) => (id === A ? [3, 1] : id === HELLO ? [5, -1] : [1
 const embedXl1 = (id: number) => (id === HELLO ? [2, 1] : [0, 1]);
 const embedXl2 = (id: number) => (id === HELLO ? [3] : [1]);
 
-const dir = mkdtempSync(path.join(os.tmpdir(), 'koma-weighted-'));
-const loaded: OnnxComponent[] = [];
-async function load(name: string, bytes: Uint8Array): Promise<OnnxComponent> {
-  const file = path.join(dir, name);
-  writeFileSync(file, bytes);
-  const component = await OnnxComponent.load(file);
-  loaded.push(component);
-  return component;
-}
+const graphs = new TestGraphs('koma-weighted-');
+const load = (name: string, bytes: Uint8Array) => graphs.load(name, bytes);
 
 let sdEncoder: OnnxComponent;
 let xlEncoder1: OnnxComponent;
@@ -243,9 +227,7 @@ beforeAll(async () => {
   xlEncoder1 = await load('xl-1.onnx', tinyTextEncoder({ dim: 2, layers: 2, embed: embedXl1 }));
   xlEncoder2 = await load('xl-2.onnx', tinyTextEncoder({ dim: 1, layers: 2, pooledDim: 2, embed: embedXl2 }));
 });
-afterAll(async () => {
-  for (const component of loaded) await component.release();
-});
+afterAll(() => graphs.releaseAll());
 
 const sd = () => new PromptEncoder([{ tokenizer, encoder: sdEncoder }], 'last');
 const sdxl = () =>

@@ -2,6 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { familyDefaults, ManifestSchema, type ModelFamily } from '../../src/diffusion/models/manifest.js';
 import { noiseSchedule, SchedulerConfigSchema } from '../../src/diffusion/schedulers/index.js';
+import { BYTE_CHARS, byteLevelVocab } from './clip-vocab.js';
 import { GraphBuilder, intAttr } from './onnx/graph-builder.js';
 import {
   diffSenseiUnet,
@@ -23,26 +24,9 @@ import {
  */
 export const WORD_MU: Record<string, number> = { a: 0.2, b: 0.8, c: -0.5, d: 0.3, e: 0.02, f: -0.01 };
 
-export const BOS = 49406;
-export const EOS = 49407;
-
-const printable = [...Array.from({ length: 94 }, (_, i) => 33 + i), ...Array.from({ length: 12 }, (_, i) => 161 + i), ...Array.from({ length: 82 }, (_, i) => 174 + i)];
-const others = Array.from({ length: 256 }, (_, b) => b).filter((b) => !printable.includes(b));
-const BYTE_CHARS = [...printable.map((b) => String.fromCharCode(b)), ...others.map((_, n) => String.fromCharCode(256 + n))];
-
 /** id of the one-letter word `letter` ("a</w>"). */
 export function wordId(letter: string): number {
   return 256 + BYTE_CHARS.indexOf(letter);
-}
-
-/** CLIP's byte-level vocabulary with no merges: every character is a token, a one-letter word one token. */
-export function byteLevelVocab(): Record<string, number> {
-  const vocab: Record<string, number> = {};
-  BYTE_CHARS.forEach((c, id) => {
-    vocab[c] = id;
-    vocab[`${c}</w>`] = 256 + id;
-  });
-  return { ...vocab, '<|startoftext|>': BOS, '<|endoftext|>': EOS };
 }
 
 const muOf = (id: number) => Object.entries(WORD_MU).find(([w]) => wordId(w) === id)?.[1] ?? 0;
