@@ -4,6 +4,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config/config.js';
+import type { ThreadedComponent } from '../src/diffusion/onnx/inference-thread.js';
 import { inThreadLoader } from '../src/diffusion/pipeline/diffusion-model.js';
 import { DiffusionRenderer } from '../src/render/diffusion/diffusion-renderer.js';
 import type { PanelRenderer, PanelRenderRequest } from '../src/render/panel-renderer.js';
@@ -46,6 +47,22 @@ describe('renderer selection', () => {
       const panel = await renderer.render(request());
       expect(await sharp(panel.png).metadata()).toMatchObject({ width: 300, height: 200, format: 'png' });
       expect(panel).toMatchObject({ width: 300, height: 200, seed: 4, renderer: 'diffusion:tiny-sd15' });
+    } finally {
+      await close(renderer);
+    }
+  });
+
+  it('a dead inference thread fails that render with one line; the next render loads the model again', async () => {
+    const renderer = (await selectRenderer(config({ model: 'tiny-sd15', steps: 4 }))) as DiffusionRenderer;
+    try {
+      const thread = (renderer.model.unet as ThreadedComponent).thread;
+      // The worker ends between two UNet calls, as a crashed or killed worker would.
+      const run = renderer.render(request(), { onProgress: (p) => p.step === 1 && void thread.exitForTest() });
+      await expect(run).rejects.toMatchObject({ code: 'render-failed', message: expect.stringMatching(/^tiny-sd15: the inference thread stopped \(it exited with code 1\); the next render loads the model again$/) });
+      expect(thread.isStopped).toBe(true);
+      const again = await renderer.render(request());
+      expect(again).toMatchObject({ width: 300, height: 200, renderer: 'diffusion:tiny-sd15' });
+      expect((renderer.model.unet as ThreadedComponent).thread).not.toBe(thread);
     } finally {
       await close(renderer);
     }

@@ -35,22 +35,32 @@ export async function selectRenderer(config: Config, options: SelectRendererOpti
     return new StoryboardRenderer();
   }
 
-  const thread = options.loader ? undefined : new InferenceThread();
-  const loader: ComponentLoader = options.loader ?? ((file, loadOptions) => thread!.load(file, loadOptions));
+  const manifest = await readManifest(entry.manifestPath);
+  const load = (loader: ComponentLoader) =>
+    DiffusionModel.load(entry.manifestPath, manifest, { loader, executionProvider: config.render.executionProvider, ...(options.warn ? { warn: options.warn } : {}) });
+  const settings: DiffusionRendererOptions = {
+    ...(config.render.storyboardInit ? { storyboardInit: config.render.storyboardInit } : {}),
+    ...(config.render.steps ? { steps: config.render.steps } : {}),
+    ...options.renderer,
+  };
+  if (options.loader) return new DiffusionRenderer(await load(options.loader), settings);
+
+  // All of the model's sessions in one worker thread; if it dies, the next render starts a new one.
+  let thread = new InferenceThread();
+  const inThread: ComponentLoader = (file, loadOptions) => thread.load(file, loadOptions);
   try {
-    const model = await DiffusionModel.load(entry.manifestPath, await readManifest(entry.manifestPath), {
-      loader,
-      executionProvider: config.render.executionProvider,
-      ...(options.warn ? { warn: options.warn } : {}),
-    });
-    return new DiffusionRenderer(model, {
-      ...(config.render.storyboardInit ? { storyboardInit: config.render.storyboardInit } : {}),
-      ...(config.render.steps ? { steps: config.render.steps } : {}),
-      ...options.renderer,
-      ...(thread ? { onClose: () => thread.close() } : {}),
+    return new DiffusionRenderer(await load(inThread), {
+      ...settings,
+      onClose: () => thread.close(),
+      lost: () => thread.isStopped,
+      reload: async () => {
+        await thread.close();
+        thread = new InferenceThread();
+        return load(inThread);
+      },
     });
   } catch (error) {
-    await thread?.close();
+    await thread.close();
     throw error;
   }
 }

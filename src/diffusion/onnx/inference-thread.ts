@@ -140,7 +140,7 @@ export class InferenceThread {
     });
   }
 
-  /** @internal */
+  /** Whether the worker has ended (crashed, exited or closed): its sessions are gone. */
   get isStopped(): boolean {
     return this.stopped !== null;
   }
@@ -172,7 +172,8 @@ export class ThreadedComponent implements InferenceComponent {
 
   /** @internal Use `InferenceThread.load` or `ThreadedComponent.load`. */
   constructor(
-    private readonly thread: InferenceThread,
+    /** The thread this session lives in. */
+    readonly thread: InferenceThread,
     private readonly component: number,
     readonly path: string,
     private readonly names: { inputs: readonly string[]; outputs: readonly string[] },

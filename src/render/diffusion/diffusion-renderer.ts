@@ -1,5 +1,5 @@
 import sharp from 'sharp';
-import { KomaError } from '../../domain/errors.js';
+import { describeError, KomaError } from '../../domain/errors.js';
 import type { DiffusionModel } from '../../diffusion/pipeline/diffusion-model.js';
 import { type GenerateOptions, generatePanels, joinPrompt, type PanelSpec } from '../../diffusion/pipeline/generate-panels.js';
 import type { SchedulerName } from '../../diffusion/schedulers/index.js';
@@ -25,6 +25,13 @@ export interface DiffusionRendererOptions {
   previewEvery?: number;
   /** Releases what the model's sessions share (e.g. the inference thread) on close. */
   onClose?: () => Promise<void>;
+  /**
+   * Whether the model's sessions were lost (its inference thread died), and how
+   * to load it again: the render that hit the loss failed with a readable
+   * error, the next one reloads instead of failing forever.
+   */
+  lost?: () => boolean;
+  reload?: () => Promise<DiffusionModel>;
 }
 
 /** Prompt words for the story's style preset; unknown presets are used as written. */
@@ -40,13 +47,18 @@ export class DiffusionRenderer implements PanelRenderer {
   private readonly storyboard = new StoryboardRenderer({ annotate: false });
 
   constructor(
-    readonly model: DiffusionModel,
+    private current: DiffusionModel,
     private readonly options: DiffusionRendererOptions = {},
   ) {
+    const model = current;
     this.name = `diffusion:${model.id}`;
     if (options.storyboardInit && !model.vae.canEncode) {
       throw new KomaError('config', `storyboard init needs a VAE encoder, and ${model.id} has none (export vae_encoder too, or set render.storyboardInit to 0)`);
     }
+  }
+
+  get model(): DiffusionModel {
+    return this.current;
   }
 
   async render(request: PanelRenderRequest, options: RenderOptions = {}): Promise<RenderedPanel> {
@@ -83,6 +95,10 @@ export class DiffusionRenderer implements PanelRenderer {
   }
 
   private async renderSameSize(requests: PanelRenderRequest[], options: RenderOptions): Promise<RenderedPanel[]> {
+    if (this.options.lost?.() && this.options.reload) {
+      await this.current.release().catch(() => undefined);
+      this.current = await this.options.reload();
+    }
     const size = this.generationSize(requests[0]!.width, requests[0]!.height);
     const specs: PanelSpec[] = [];
     for (const request of requests) {
@@ -110,6 +126,9 @@ export class DiffusionRenderer implements PanelRenderer {
     try {
       generated = await generatePanels(this.model, specs, generate);
     } catch (error) {
+      if (this.options.lost?.()) {
+        throw new KomaError('render-failed', `${this.model.id}: ${describeError(error)}; the next render loads the model again`, { cause: error });
+      }
       if (error instanceof KomaError) throw error;
       const reason = (error instanceof Error ? error.message : String(error)).split('\n')[0];
       throw new KomaError('render-failed', `${this.model.id} failed to render: ${reason}`, { cause: error });
