@@ -202,6 +202,9 @@ describe('DiffSensei branch: native layout inputs', () => {
   it('refuses more characters than the model has slots, and unreadable reference images', async () => {
     const many = Array.from({ length: 5 }, (_, k) => ({ box: [k * 0.2, 0, k * 0.2 + 0.2, 1] as const, description: '' }));
     await expect(generatePanels(models['tiny-diffsensei']!, [panel({ width: 128, height: 128, characters: many })])).rejects.toMatchObject({ code: 'invalid-input' });
+    // Without a character encoder the attention biases refuse them the same way.
+    const noEncoder = await load('tiny-diffsensei-plain', { family: 'diffsensei' });
+    await expect(generatePanels(noEncoder, [panel({ width: 128, height: 128, characters: many })])).rejects.toMatchObject({ code: 'invalid-input', message: expect.stringMatching(/5 characters but the model has 4 character slots/) });
     const broken = [{ box: [0, 0, 1, 1] as const, description: '', referenceImage: Buffer.from('not an image') }];
     await expect(generatePanels(models['tiny-diffsensei']!, [panel({ width: 128, height: 128, characters: broken })])).rejects.toMatchObject({ code: 'bad-image' });
   });

@@ -1,4 +1,5 @@
 import type { Box } from '../../domain/box.js';
+import { KomaError } from '../../domain/errors.js';
 import type { LatentGrid } from './region-masks.js';
 
 /**
@@ -30,7 +31,7 @@ export function characterSlots(totalTokens: number, layout = DIFFSENSEI_TOKENS):
  */
 export function characterAttentionBias(boxes: readonly Box[], grid: LatentGrid, totalTokens: number, layout = DIFFSENSEI_TOKENS): Float32Array {
   const slots = characterSlots(totalTokens, layout);
-  if (boxes.length > slots) throw new Error(`${boxes.length} characters but the model has ${slots} character slots`);
+  if (boxes.length > slots) throw new KomaError('invalid-input', `this panel has ${boxes.length} characters but the model has ${slots} character slots: split the panel or leave some out`);
   const bias = new Float32Array(grid.width * grid.height * totalTokens).fill(BLOCKED);
   const coordinate = (index: number, size: number) => (size > 1 ? index / (size - 1) : 0);
   for (let i = 0; i < grid.height; i++) {

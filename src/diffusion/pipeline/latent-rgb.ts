@@ -1,3 +1,4 @@
+import { KomaError } from '../../domain/errors.js';
 import type { PreviewImage } from '../../domain/progress.js';
 
 /**
@@ -66,7 +67,7 @@ function multiply(m: number[][], v: number[]): number[] {
 function invert3(m: number[][]): number[][] {
   const [[a, b, c], [d, e, f], [g, h, i]] = m as [[number, number, number], [number, number, number], [number, number, number]];
   const det = a * (e * i - f * h) - b * (d * i - f * g) + c * (d * h - e * g);
-  if (Math.abs(det) < 1e-12) throw new Error('the latent-to-RGB factors are degenerate');
+  if (Math.abs(det) < 1e-12) throw new KomaError('model', 'the manifest\'s latentRgb factors are degenerate (their three colour columns are not independent)');
   return [
     [(e * i - f * h) / det, (c * h - b * i) / det, (b * f - c * e) / det],
     [(f * g - d * i) / det, (a * i - c * g) / det, (c * d - a * f) / det],
