@@ -90,7 +90,7 @@ describe('SD 1.5 branch', () => {
     expect(mask[9]).toBe(1);
   });
 
-  it('batches panels of one size in one UNet call per step, each as it would be alone', async () => {
+  it('batches panels of one size in one UNet call per step; each lands on its own prompt’s image', async () => {
     let calls = 0;
     const batch = await generatePanels(models['tiny-sd15']!, [panel({ prompt: 'a' }), panel({ prompt: 'b', seed: 2 }), panel({ prompt: 'd', seed: 3 })], {
       guidance: 2,

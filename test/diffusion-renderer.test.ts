@@ -4,7 +4,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config/config.js';
-import type { ThreadedComponent } from '../src/diffusion/onnx/inference-thread.js';
+import { ThreadedComponent } from '../src/diffusion/onnx/inference-thread.js';
 import { inThreadLoader } from '../src/diffusion/pipeline/diffusion-model.js';
 import { DiffusionRenderer } from '../src/render/diffusion/diffusion-renderer.js';
 import type { PanelRenderer, PanelRenderRequest } from '../src/render/panel-renderer.js';
@@ -44,6 +44,7 @@ describe('renderer selection', () => {
     const renderer = await selectRenderer(config({ model: 'tiny-sd15', steps: 3 }));
     try {
       expect(renderer.name).toBe('diffusion:tiny-sd15');
+      expect((renderer as DiffusionRenderer).model.unet).toBeInstanceOf(ThreadedComponent);
       const panel = await renderer.render(request());
       expect(await sharp(panel.png).metadata()).toMatchObject({ width: 300, height: 200, format: 'png' });
       expect(panel).toMatchObject({ width: 300, height: 200, seed: 4, renderer: 'diffusion:tiny-sd15' });

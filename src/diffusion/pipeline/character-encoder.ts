@@ -24,6 +24,9 @@ export interface CharacterTokens {
 }
 
 export class CharacterEncoder {
+  /** The unconditional tokens depend on nothing but the graph: computed once. */
+  private uncond: Promise<Float32Array> | undefined;
+
   constructor(private readonly graph: InferenceComponent) {}
 
   /** How many characters the export holds (its slot axis), 4 for DiffSensei. */
@@ -34,19 +37,28 @@ export class CharacterEncoder {
 
   async encode(references: readonly (Buffer | undefined)[]): Promise<CharacterTokens> {
     if (references.length > this.slots) throw new KomaError('invalid-input', `${references.length} characters in one panel; this model holds at most ${this.slots}`);
+    const dims = [this.slots, 3, SIZE, SIZE];
     const feeds: Record<string, ort.Tensor> = {};
-    const empty: Record<string, ort.Tensor> = {};
     for (const name of this.graph.inputNames) {
       const style = name.startsWith('magi') ? 'magi' : 'clip';
       const data = new Float32Array(this.slots * 3 * SIZE * SIZE);
       for (const [slot, image] of references.entries()) {
         if (image) data.set(await preprocess(image, style), slot * 3 * SIZE * SIZE);
       }
-      feeds[name] = new ort.Tensor('float32', data, [this.slots, 3, SIZE, SIZE]);
-      empty[name] = new ort.Tensor('float32', new Float32Array(data.length), [this.slots, 3, SIZE, SIZE]);
+      feeds[name] = new ort.Tensor('float32', data, dims);
     }
-    const run = async (input: Record<string, ort.Tensor>) => (await this.graph.run(input))[this.graph.outputNames[0]!]!.data as Float32Array;
-    return { cond: await run(feeds), uncond: await run(empty) };
+    const cond = await this.run(feeds);
+    this.uncond ??= this.run(Object.fromEntries(this.graph.inputNames.map((name) => [name, new ort.Tensor('float32', new Float32Array(this.slots * 3 * SIZE * SIZE), dims)]))).catch(
+      (error: unknown) => {
+        this.uncond = undefined; // a failed run is not remembered
+        throw error;
+      },
+    );
+    return { cond, uncond: await this.uncond };
+  }
+
+  private async run(feeds: Record<string, ort.Tensor>): Promise<Float32Array> {
+    return (await this.graph.run(feeds))[this.graph.outputNames[0]!]!.data as Float32Array;
   }
 }
 
