@@ -170,7 +170,9 @@ export function blendRegions(predictions: readonly Float32Array[], weights: read
   const out = new Float32Array(predictions[0]!.length);
   predictions.forEach((prediction, k) => {
     const weight = weights[k]!;
-    for (let i = 0; i < out.length; i++) out[i]! += weight[i % cells]! * prediction[i]!;
+    for (let start = 0; start < out.length; start += cells) {
+      for (let j = 0; j < cells; j++) out[start + j]! += weight[j]! * prediction[start + j]!;
+    }
   });
   return out;
 }
@@ -191,9 +193,11 @@ export function calmPrediction(
   cells: number,
 ): Float32Array {
   const x0 = predictionToX0(type, prediction, input, alphaProd);
-  for (let i = 0; i < x0.length; i++) {
-    const m = pull * mask[i % cells]!;
-    if (m > 0) x0[i] = x0[i]! + m * (paper[Math.floor(i / cells)]! - x0[i]!);
+  for (let c = 0; c * cells < x0.length; c++) {
+    for (let j = 0; j < cells; j++) {
+      const m = pull * mask[j]!;
+      if (m > 0) x0[c * cells + j] = x0[c * cells + j]! + m * (paper[c]! - x0[c * cells + j]!);
+    }
   }
   return x0ToPrediction(type, x0, input, alphaProd);
 }

@@ -63,8 +63,13 @@ export function packedToPlanar(rgb: Uint8Array, width: number, height: number): 
 export function planarToPacked(planar: Float32Array, width: number, height: number): Buffer {
   const cells = width * height;
   const out = Buffer.alloc(cells * 3);
-  for (let i = 0; i < cells; i++) {
-    for (let c = 0; c < 3; c++) out[i * 3 + c] = Math.round(Math.min(1, Math.max(-1, planar[c * cells + i]!)) * 127.5 + 127.5);
+  // Channel by channel: reads stay sequential (this runs once per decoded pixel).
+  for (let c = 0; c < 3; c++) {
+    const plane = planar.subarray(c * cells, (c + 1) * cells);
+    for (let i = 0; i < cells; i++) {
+      const v = plane[i]!;
+      out[i * 3 + c] = Math.round((v > 1 ? 1 : v < -1 ? -1 : v) * 127.5 + 127.5);
+    }
   }
   return out;
 }
