@@ -29,6 +29,8 @@ beforeAll(async () => {
   await load('tiny-sdxl', { family: 'sdxl', pooledWeight: 0.1, timeIdsWeight: 0.001 });
   await load('tiny-lcm', { family: 'lcm' });
   await load('tiny-turbo', { family: 'sd-turbo' });
+  await load('tiny-sd15-gauss', { family: 'sd15', vaeEncoder: true, variance: 0.25, vaeScalingFactor: 1 });
+  await load('tiny-sd15-window2', { family: 'sd15', muToken: 78 });
   await load('tiny-diffsensei', { family: 'diffsensei', characterEncoder: true, dialogValue: 0.25 });
 });
 afterAll(async () => {
@@ -103,17 +105,30 @@ describe('SD 1.5 branch', () => {
   });
 
   it('img2img encodes the init image and runs only part of the schedule', async () => {
-    const steps: number[] = [];
-    const init = new Uint8Array(64 * 64 * 3).fill(90);
-    await generatePanels(models['tiny-sd15']!, [panel({ initImage: init })], { guidance: 2, steps: 10, strength: 0.3, scheduler: 'euler', onProgress: (p) => steps.push(p.total) });
-    expect(new Set(steps)).toEqual(new Set([3]));
+    // Gaussian data (s² = 0.25): where sampling ends depends on where it starts, so the init image shows.
+    const model = models['tiny-sd15-gauss']!;
+    const run = async (grey: number, strength: number) => {
+      const steps: number[] = [];
+      const [out] = await generatePanels(model, [panel({ initImage: new Uint8Array(64 * 64 * 3).fill(grey) })], { guidance: 1, steps: 10, strength, scheduler: 'euler', onProgress: (p) => steps.push(p.total) });
+      return { latents: out!.latents, steps };
+    };
+    const dark = await run(20, 0.3);
+    const light = await run(235, 0.3);
+    expect(new Set(dark.steps)).toEqual(new Set([3]));
+    // The two greys encode (inverse·(rgb − bias)) to latents ≈ 3.4 apart (5.1 in the fourth channel);
+    // at strength 0.3 most of that difference survives, at 0.9 little of it does.
+    const gap = (a: Float32Array, b: Float32Array) => Math.abs(a.reduce((s, v) => s + v, 0) - b.reduce((s, v) => s + v, 0)) / a.length;
+    const nearStart = gap(dark.latents, light.latents);
+    const farStart = gap((await run(20, 0.9)).latents, (await run(235, 0.9)).latents);
+    expect(nearStart).toBeGreaterThan(1);
+    expect(farStart).toBeLessThan(nearStart / 2);
   });
 
   it('long prompts run as several 77-token windows on UNets with a free token axis', async () => {
-    const long = Array.from({ length: 100 }, () => 'a').join(' ');
-    const [out] = await generatePanels(models['tiny-sd15']!, [panel({ prompt: long })], { guidance: 1, steps: 3, scheduler: 'euler' });
-    // μ comes from the first window's first word.
-    expect(out!.latents[0]).toBeCloseTo(WORD_MU.a!, 4);
+    // 75 "c" fill the first window; "b" is the first word of the second, token 78 of the 154.
+    const long = [...Array.from({ length: 75 }, () => 'c'), 'b'].join(' ');
+    const [out] = await generatePanels(models['tiny-sd15-window2']!, [panel({ prompt: long })], { guidance: 1, steps: 3, scheduler: 'euler' });
+    expect(out!.latents[0]).toBeCloseTo(WORD_MU.b!, 4);
   });
 
   it('sends latent previews through the latent-to-RGB projection', async () => {

@@ -36,3 +36,8 @@ export function describeError(error: unknown): string {
   if (error instanceof Error) return `unexpected error: ${error.message}`;
   return `unexpected error: ${String(error)}`;
 }
+
+/** The first line of an error's message: native libraries (onnxruntime, sharp) append long details. */
+export function firstLine(error: unknown): string {
+  return String(error instanceof Error ? error.message : error).split('\n')[0] ?? '';
+}

@@ -1,5 +1,5 @@
 import sharp, { type Metadata } from 'sharp';
-import { KomaError } from '../domain/errors.js';
+import { firstLine, KomaError } from '../domain/errors.js';
 
 /**
  * Image intake: every image a user hands Koma (reference images, uploads) goes
@@ -68,10 +68,6 @@ export async function loadReferenceImage(bytes: Uint8Array, limits: ImageLimits)
       .png()
       .toBuffer();
   } catch (error) {
-    throw new KomaError('bad-image', `the image is damaged and cannot be decoded (${firstLine(error)})`);
+    throw new KomaError('bad-image', `the image is damaged and cannot be decoded (${firstLine(error).slice(0, 120)})`);
   }
-}
-
-function firstLine(error: unknown): string {
-  return String(error instanceof Error ? error.message : error).split('\n')[0]!.slice(0, 120);
 }

@@ -45,6 +45,8 @@ export interface TinyModelOptions {
   pooledWeight?: number;
   timeIdsWeight?: number;
   dialogValue?: number;
+  /** Which text token's feature 0 carries μ (default 1, the first word); 78 is the second window's first word. */
+  muToken?: number;
   /** Overrides the family's VAE scaling factor (1 keeps decoded colours out of clipping). */
   vaeScalingFactor?: number;
 }
@@ -79,7 +81,7 @@ export function writeTinyModel(modelsDir: string, options: TinyModelOptions): st
       terms.push({ input: 'time_ids', shape: ['batch', 6], index: 0, weight: options.timeIdsWeight ?? 0 });
     }
     if (options.family === 'lcm') terms.push({ input: 'timestep_cond', shape: ['batch', 256], index: 128, weight: 0 });
-    put('unet/model.onnx', gaussianUnet(ALPHAS, { variance: options.variance ?? 0, terms }));
+    put('unet/model.onnx', gaussianUnet(ALPHAS, { variance: options.variance ?? 0, terms, ...(options.muToken !== undefined ? { muToken: options.muToken } : {}) }));
   }
   put('vae_decoder/model.onnx', tinyVaeDecoder({ factors: TEST_LATENT_FACTORS, bias: TEST_LATENT_BIAS }));
   if (options.vaeEncoder) {

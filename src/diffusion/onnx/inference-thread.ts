@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
-import { KomaError, type KomaErrorCode } from '../../domain/errors.js';
+import { firstLine, KomaError, type KomaErrorCode } from '../../domain/errors.js';
 import type { InferenceComponent, LoadOptions, TensorInfo } from './session.js';
 
 /**
@@ -241,6 +241,3 @@ export class ThreadedComponent implements InferenceComponent {
   }
 }
 
-function firstLine(error: unknown): string {
-  return String(error instanceof Error ? error.message : error).split('\n')[0] ?? '';
-}

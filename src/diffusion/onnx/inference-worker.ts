@@ -1,5 +1,5 @@
 import { parentPort } from 'node:worker_threads';
-import { isKomaError } from '../../domain/errors.js';
+import { firstLine, isKomaError } from '../../domain/errors.js';
 import { type Call, fromWire, type Reply, type Request, toWire, type WireTensor } from './inference-thread.js';
 import { OnnxComponent, type TensorInfo } from './session.js';
 
@@ -90,6 +90,3 @@ function live(handle: number): OnnxComponent {
   return component;
 }
 
-function firstLine(error: unknown): string {
-  return String(error instanceof Error ? error.message : error).split('\n')[0] ?? '';
-}

@@ -1,3 +1,5 @@
+import { firstLine } from '../../domain/errors.js';
+
 /**
  * Which onnxruntime execution providers to ask for. CPU always works; CUDA and
  * TensorRT need provider libraries that onnxruntime-node downloads at install
@@ -37,6 +39,5 @@ export function selectExecutionProviders(wanted: ExecutionProviderName, availabl
 }
 
 export function cudaFallbackWarning(wanted: ExecutionProviderName, error: unknown): string {
-  const reason = String(error instanceof Error ? error.message : error).split('\n')[0];
-  return `${wanted} could not start (${reason}); using the CPU. To use it, ${INSTALL_HINT}.`;
+  return `${wanted} could not start (${firstLine(error)}); using the CPU. To use it, ${INSTALL_HINT}.`;
 }

@@ -1,6 +1,6 @@
 import { access } from 'node:fs/promises';
 import * as ort from 'onnxruntime-node';
-import { KomaError } from '../../domain/errors.js';
+import { firstLine, KomaError } from '../../domain/errors.js';
 import { cudaFallbackWarning, type ExecutionProviderName, selectExecutionProviders } from './providers.js';
 
 /**
@@ -107,8 +107,7 @@ export class OnnxComponent implements InferenceComponent {
 }
 
 function loadError(path: string, error: unknown): KomaError {
-  const reason = String(error instanceof Error ? error.message : error).split('\n')[0];
-  return new KomaError('model', `cannot load ${path}: ${reason}`);
+  return new KomaError('model', `cannot load ${path}: ${firstLine(error)}`);
 }
 
 /** A timestep tensor in the dtype the UNet declares (exports differ: int64 or float32). */

@@ -1,7 +1,6 @@
 import path from 'node:path';
-import { KomaError } from '../../domain/errors.js';
-import { type Capability, deriveCapabilities } from '../models/capabilities.js';
-import type { Manifest, ModelFamily } from '../models/manifest.js';
+import { firstLine, KomaError } from '../../domain/errors.js';
+import type { Manifest } from '../models/manifest.js';
 import { componentPath } from '../models/registry.js';
 import { type InferenceComponent, type LoadOptions, OnnxComponent } from '../onnx/session.js';
 import { ClipTokenizer } from '../tokenizer/clip-tokenizer.js';
@@ -27,9 +26,10 @@ export interface LoadModelOptions extends LoadOptions {
   loader?: ComponentLoader;
 }
 
-const SDXL_CLASS: readonly ModelFamily[] = ['sdxl', 'sdxl-turbo', 'diffsensei'];
-
 export class DiffusionModel {
+  /** DiffSensei-style layout inputs of the UNet, read once from its input names. */
+  readonly nativeLayout: NativeLayout | undefined;
+
   private constructor(
     readonly manifest: Manifest,
     readonly promptEncoder: PromptEncoder,
@@ -37,7 +37,9 @@ export class DiffusionModel {
     readonly vae: Vae,
     readonly characterEncoder: CharacterEncoder | undefined,
     private readonly components: InferenceComponent[],
-  ) {}
+  ) {
+    this.nativeLayout = nativeLayoutOf(unet);
+  }
 
   static async load(manifestPath: string, manifest: Manifest, options: LoadModelOptions = {}): Promise<DiffusionModel> {
     const { loader = inThreadLoader, ...loadOptions } = options;
@@ -65,7 +67,7 @@ export class DiffusionModel {
     } catch (error) {
       await Promise.all(opened.map((component) => component.release()));
       if (error instanceof KomaError) throw error;
-      throw new KomaError('model', `cannot load model ${manifest.id} from ${path.dirname(manifestPath)}: ${error instanceof Error ? error.message : String(error)}`);
+      throw new KomaError('model', `cannot load model ${manifest.id} from ${path.dirname(manifestPath)}: ${firstLine(error)}`);
     }
   }
 
@@ -73,17 +75,9 @@ export class DiffusionModel {
     return this.manifest.id;
   }
 
-  /** Read from the UNet's inputs (session metadata). */
-  get capabilities(): Capability[] {
-    return deriveCapabilities(this.unet.inputNames);
-  }
-
-  get nativeLayout(): NativeLayout | undefined {
-    return nativeLayoutOf(this.unet);
-  }
-
+  /** SDXL-class (SDXL, SDXL-Turbo, DiffSensei): two text encoders, the second with a pooled output. */
   get sdxlClass(): boolean {
-    return SDXL_CLASS.includes(this.manifest.family) || this.promptEncoder.hasPooled;
+    return this.promptEncoder.hasPooled;
   }
 
   get latentRgb(): LatentRgbProjection {

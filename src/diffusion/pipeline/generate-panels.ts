@@ -90,12 +90,12 @@ export async function generatePanels(model: DiffusionModel, panels: readonly Pan
     // SDXL-class models condition an empty negative prompt on zeros, not on the encoding of "".
     return model.sdxlClass && negatives[p]!.trim() === '' ? model.promptEncoder.zeros(encoded) : encoded;
   };
-  let next = panels.length;
+  // The region embeddings follow the negatives, panel after panel.
+  const regionStarts = regionPrompts.map((_, p) => panels.length + regionPrompts.slice(0, p).reduce((n, r) => n + r.length, 0));
 
-  const paper = await paperLatent(model);
   const sampling: PanelSampling[] = [];
   for (const [p, panel] of panels.entries()) {
-    const conditioned = regionPrompts[p]!.map(() => embeddings[next++]!);
+    const conditioned = embeddings.slice(regionStarts[p]!, regionStarts[p]! + regionPrompts[p]!.length);
     const entry: PanelSampling = { seed: panel.seed, rows: [], ...(panel.dialogBoxes.length ? { calmMask: unionMask(panel.dialogBoxes, grid) } : {}) };
     if (native) {
       const tokens = await characterTokens(model, panel, native.characterTokens, conditioned[0]!.dim);
@@ -112,7 +112,9 @@ export async function generatePanels(model: DiffusionModel, panels: readonly Pan
   const withInit = sampling.filter((s) => s.initLatents).length;
   if (withInit !== 0 && withInit !== sampling.length) throw new Error('a batch is either all img2img or all txt2img');
 
-  const calming: Calming | undefined = options.calming === false ? undefined : { paper, ...(options.calming ?? DEFAULT_CALMING) };
+  // The paper tone is only needed when some panel has a dialog area to calm.
+  const calm = options.calming !== false && sampling.some((s) => s.calmMask);
+  const calming: Calming | undefined = calm ? { paper: await paperLatent(model), ...(options.calming || DEFAULT_CALMING) } : undefined;
   const scheduler = createScheduler(options.scheduler ?? manifest.scheduler.name, { ...manifest.scheduler.config, predictionType: manifest.predictionType });
   const latents = await sampleLatents({
     unet: model.unet,

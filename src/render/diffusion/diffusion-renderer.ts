@@ -1,5 +1,5 @@
 import sharp from 'sharp';
-import { describeError, KomaError } from '../../domain/errors.js';
+import { describeError, firstLine, KomaError } from '../../domain/errors.js';
 import type { DiffusionModel } from '../../diffusion/pipeline/diffusion-model.js';
 import { type GenerateOptions, generatePanels, joinPrompt, type PanelSpec } from '../../diffusion/pipeline/generate-panels.js';
 import type { SchedulerName } from '../../diffusion/schedulers/index.js';
@@ -50,10 +50,9 @@ export class DiffusionRenderer implements PanelRenderer {
     private current: DiffusionModel,
     private readonly options: DiffusionRendererOptions = {},
   ) {
-    const model = current;
-    this.name = `diffusion:${model.id}`;
-    if (options.storyboardInit && !model.vae.canEncode) {
-      throw new KomaError('config', `storyboard init needs a VAE encoder, and ${model.id} has none (export vae_encoder too, or set render.storyboardInit to 0)`);
+    this.name = `diffusion:${current.id}`;
+    if (options.storyboardInit && !current.vae.canEncode) {
+      throw new KomaError('config', `storyboard init needs a VAE encoder, and ${current.id} has none (export vae_encoder too, or set render.storyboardInit to 0)`);
     }
   }
 
@@ -130,8 +129,7 @@ export class DiffusionRenderer implements PanelRenderer {
         throw new KomaError('render-failed', `${this.model.id}: ${describeError(error)}; the next render loads the model again`, { cause: error });
       }
       if (error instanceof KomaError) throw error;
-      const reason = (error instanceof Error ? error.message : String(error)).split('\n')[0];
-      throw new KomaError('render-failed', `${this.model.id} failed to render: ${reason}`, { cause: error });
+      throw new KomaError('render-failed', `${this.model.id} failed to render: ${firstLine(error)}`, { cause: error });
     }
     return Promise.all(
       generated.map(async (panel, k) => {
